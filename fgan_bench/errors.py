@@ -1,0 +1,40 @@
+"""Errors a user can act on.
+
+Every exception raised for bad input derives from :class:`FganBenchError`; the command
+line prints its message as one line and exits with status 2, without a traceback.
+Messages name the fix (the known names, the failed check and its error, the file to
+create).
+"""
+
+from __future__ import annotations
+
+
+class FganBenchError(Exception):
+    """Base class of all user-facing errors of fgan-bench."""
+
+
+class UnknownNameError(FganBenchError, KeyError):
+    """A divergence, dataset or other registered name that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class SpecError(FganBenchError, ValueError):
+    """A malformed spec string or a parameter outside its valid range."""
+
+
+class RegistrationError(FganBenchError, ValueError):
+    """A registration refused: name clash, or an invalid object."""
+
+
+class InvalidDivergenceError(RegistrationError):
+    """A divergence that failed the math validator; carries the report."""
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class PluginError(FganBenchError):
+    """A plugin file, folder or entry point that could not be loaded."""
