@@ -1,7 +1,8 @@
 """The command line: ``python -m fgan_bench [--plugins PATH] COMMAND ...``.
 
 Commands:
-    list divergences          every registered divergence: name, f, dom f*, f'(1), source
+    run --divergence SPEC     train one f-GAN and write its run directory
+    list divergences|datasets what is registered, and where it came from
     check-divergence SPEC...  the math validator's report; exit status 1 if a check fails
 
 Bad input (an unknown name, a broken plugin) ends with one line on stderr and exit
@@ -11,10 +12,13 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from fgan_bench import divergences, plugins
+from fgan_bench import datasets, divergences, plugins
 from fgan_bench.errors import FganBenchError
 
 EXIT_CHECK_FAILED = 1
@@ -38,7 +42,14 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _list_divergences(_: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:
+    if args.what == "datasets":
+        rows = [["name", "description", "source"]]
+        for entry in datasets.dataset_entries():
+            doc = (entry.item.__doc__ or "").strip().splitlines()
+            rows.append([entry.name, doc[0] if doc else "", entry.source])
+        print(_table(rows))
+        return 0
     rows = [["name", "f(u)", "dom f*", "f'(1)", "source"]]
     for entry in divergences.divergence_entries():
         item = entry.item
@@ -68,6 +79,138 @@ def _check_divergence(args: argparse.Namespace) -> int:
     return EXIT_CHECK_FAILED if failed else 0
 
 
+def _add_run_parser(commands) -> None:
+    from fgan_bench.config import RunConfig
+
+    run_parser = commands.add_parser(
+        "run",
+        help="train one f-GAN",
+        description="Train one f-GAN and write reports/runs/<run-id>/.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    run_parser.add_argument("--divergence", help="divergence spec, e.g. reverse_kl, alpha:0.5 (required)")
+    run_parser.add_argument(
+        "--dataset",
+        default="ring8",
+        help="dataset spec: ring8, grid25, spiral, mixture1d, digits, mnist, fashion_mnist, file:path=FILE",
+    )
+    groups = {
+        "training": [
+            "steps",
+            "batch_size",
+            "generator_lr",
+            "critic_lr",
+            "optimizer",
+            "beta1",
+            "beta2",
+            "momentum",
+            "objective",
+            "schedule",
+            "critic_steps",
+            "seed",
+        ],
+        "model": ["model", "latent_dim", "width", "depth", "filters"],
+        "execution": ["strategy", "steps_per_execution", "log_every", "num_samples"],
+    }
+    helps = {
+        "steps": "training steps (generator updates)",
+        "objective": "saddle or nonsaturating",
+        "schedule": "simultaneous (f-GAN single-step) or alternating",
+        "critic_steps": "critic updates per generator update (alternating)",
+        "model": "mlp, dcgan or linear (default: the dataset's)",
+        "width": "MLP hidden units",
+        "depth": "MLP hidden layers",
+        "filters": "DCGAN base filters",
+        "strategy": "default, onedevice, mirrored or multiworker (TF_CONFIG)",
+        "optimizer": "adam or sgd",
+        "log_every": "steps per metrics row and checkpoint",
+        "num_samples": "final samples to save",
+    }
+    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+    for title, names in groups.items():
+        group = run_parser.add_argument_group(title)
+        for name in names:
+            default = fields[name].default
+            kind = (
+                float
+                if name in ("generator_lr", "critic_lr", "beta1", "beta2", "momentum")
+                else (
+                    int
+                    if name
+                    in (
+                        "steps",
+                        "batch_size",
+                        "critic_steps",
+                        "seed",
+                        "latent_dim",
+                        "width",
+                        "depth",
+                        "filters",
+                        "steps_per_execution",
+                        "log_every",
+                        "num_samples",
+                    )
+                    else str
+                )
+            )
+            group.add_argument(
+                f"--{name.replace('_', '-')}", dest=name, type=kind, default=default, help=helps.get(name, " ")
+            )
+    execution = run_parser.add_argument_group("execution")
+    execution.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 compute")
+    execution.add_argument("--jit", action="store_true", help="XLA-compile the training step")
+    output = run_parser.add_argument_group("output")
+    output.add_argument("--out", default="reports", help="output root; runs go to OUT/runs/<run-id>/")
+    output.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
+    output.add_argument("--overwrite", action="store_true", help="start afresh over an existing run directory")
+    output.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_plugins_option(run_parser, default=argparse.SUPPRESS)
+    run_parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fgan_bench.config import RunConfig
+
+    if args.resume:
+        directory = Path(args.resume)
+        if not (directory / "config.json").is_file():
+            raise FganBenchError(f"{directory} is not a run directory (no config.json)")
+        config = RunConfig.from_dict(json.loads((directory / "config.json").read_text()))
+        plugins.load_plugins(config.plugins)
+        out = directory.parent.parent
+    else:
+        if not args.divergence:
+            raise FganBenchError(
+                "run needs --divergence SPEC, e.g. --divergence reverse_kl (see: python -m fgan_bench list divergences)"
+            )
+        names = [f.name for f in dataclasses.fields(RunConfig) if f.name != "plugins"]
+        values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+        config = RunConfig(**values, plugins=tuple(str(Path(p).resolve()) for p in args.plugins))
+        out = args.out
+    from fgan_bench.runner import run
+
+    resolved = config.resolved()
+    print(
+        f"run {resolved.run_id}: {resolved.divergence} on {resolved.dataset}, {resolved.steps} steps "
+        f"(model {resolved.model}, batch {resolved.batch_size}, seed {resolved.seed}, strategy {resolved.strategy})"
+    )
+    result = run(config, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet)
+    directory = Path(out) / "runs" / resolved.run_id
+    if result.get("already_done"):
+        print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
+    quality = ", ".join(
+        f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.get("quality", {}).items()
+    )
+    estimate = result.get("final_metrics", {}).get("divergence_estimate")
+    print(
+        f"{result['status']} at step {result['steps']} in {result['wall_time_s']:.1f} s"
+        + (f"; divergence estimate {estimate:.4g}" if estimate is not None else "")
+        + (f"; {quality}" if quality else "")
+        + f"\nrun directory: {directory}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fgan_bench",
@@ -76,10 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plugins_option(parser, default=[])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    list_parser = commands.add_parser("list", help="list registered divergences")
-    list_parser.add_argument("what", choices=["divergences"], help="what to list")
+    _add_run_parser(commands)
+
+    list_parser = commands.add_parser("list", help="list registered divergences or datasets")
+    list_parser.add_argument("what", choices=["divergences", "datasets"], help="what to list")
     _add_plugins_option(list_parser, default=argparse.SUPPRESS)
-    list_parser.set_defaults(handler=_list_divergences)
+    list_parser.set_defaults(handler=_list)
 
     check_parser = commands.add_parser(
         "check-divergence", help="run the math validator on divergences (exit 1 if a check fails)"

@@ -29,6 +29,7 @@ from fgan_bench.registry import registration_source
 
 ENVIRONMENT_VARIABLE = "FGAN_BENCH_PLUGINS"
 
+
 def plugin_paths_from_environment() -> list[str]:
     """The paths listed in ``$FGAN_BENCH_PLUGINS``."""
     return [p for p in os.environ.get(ENVIRONMENT_VARIABLE, "").split(os.pathsep) if p.strip()]

@@ -1,0 +1,130 @@
+"""Keras callbacks of a run: step bookkeeping, the NaN guard, atomic checkpoints, a progress bar."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fgan_bench._lazy import keras
+from fgan_bench.trainer import steps_done
+
+
+def _finite_logs(logs) -> bool:
+    return all(math.isfinite(float(v)) for v in (logs or {}).values())
+
+
+def make_callbacks():
+    """Defines the callback classes on first use (Keras is imported lazily)."""
+
+    class StepLogger(keras.callbacks.Callback):
+        """Adds ``step`` and ``wall_time_s`` to each epoch's logs (before CSVLogger writes them)."""
+
+        def __init__(self, steps_per_epoch: int, elapsed_before: float = 0.0):
+            super().__init__()
+            self.steps_per_epoch = steps_per_epoch
+            self.elapsed_before = elapsed_before
+
+        def on_train_begin(self, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["step"] = (epoch + 1) * self.steps_per_epoch
+                logs["wall_time_s"] = self.elapsed_before + time.perf_counter() - self.started
+
+    class MetricsCSV(keras.callbacks.Callback):
+        """Appends one row per epoch to ``metrics.csv``: step, wall time, then the logged values.
+
+        (Keras' CSVLogger adds empty ``val_*`` columns for every metric when there is no
+        validation data.)
+        """
+
+        def __init__(self, path: Path, columns: tuple[str, ...]):
+            super().__init__()
+            self.path = Path(path)
+            self.columns = ("step", "wall_time_s", *columns)
+
+        def on_epoch_end(self, epoch, logs=None):
+            new = not self.path.exists() or self.path.stat().st_size == 0
+            with open(self.path, "a", newline="") as file:
+                writer = csv.writer(file)
+                if new:
+                    writer.writerow(self.columns)
+                writer.writerow([float((logs or {}).get(c, math.nan)) for c in self.columns])
+
+    class NonFiniteGuard(keras.callbacks.Callback):
+        """Stops training at the first non-finite loss or weight, remembering the last finite logs.
+
+        Checked after every execution (``steps_per_execution`` steps) for the logged values and
+        at every epoch end for the weights. ``diverged_at`` is the step count then.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.diverged_at: int | None = None
+            self.last_finite: dict[str, float] = {}
+
+        def _step(self) -> int:
+            return steps_done(self.model)
+
+        def _stop(self):
+            self.diverged_at = self._step()
+            self.model.stop_training = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.diverged_at is not None:
+                return
+            if _finite_logs(logs):
+                self.last_finite = {k: float(v) for k, v in logs.items()}
+            else:
+                self._stop()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.diverged_at is None and not all(np.all(np.isfinite(w)) for w in self.model.get_weights()):
+                self._stop()
+
+    class AtomicCheckpoint(keras.callbacks.Callback):
+        """Saves generator, critic and both optimizers at each epoch end, atomically.
+
+        Weights go to a temporary file first and replace the checkpoint with ``os.replace``,
+        so a kill at any moment leaves the previous checkpoint or the new one, never half of
+        one. Non-finite weights are never saved.
+        """
+
+        def __init__(self, path: Path, guard: NonFiniteGuard):
+            super().__init__()
+            self.path = Path(path)
+            self.guard = guard
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.guard.diverged_at is not None:
+                return
+            temporary = self.path.with_name(self.path.name.replace(".weights.h5", ".tmp.weights.h5"))
+            self.model.save_weights(temporary)
+            os.replace(temporary, self.path)
+
+    class ProgressBar(keras.callbacks.Callback):
+        """One Keras ``Progbar`` over the whole run's steps, with the main logged values."""
+
+        SHOWN = ("divergence_estimate", "critic_loss", "generator_loss")
+
+        def __init__(self, total_steps: int, start_step: int = 0):
+            super().__init__()
+            self.total_steps = total_steps
+            self.start_step = start_step
+
+        def on_train_begin(self, logs=None):
+            self.bar = keras.utils.Progbar(self.total_steps, stateful_metrics=self.SHOWN, unit_name="step")
+            if self.start_step:
+                self.bar.update(self.start_step)
+
+        def on_train_batch_end(self, batch, logs=None):
+            values = [(k, float(logs[k])) for k in self.SHOWN if logs and k in logs]
+            self.bar.update(steps_done(self.model), values=values)
+
+    return StepLogger, MetricsCSV, NonFiniteGuard, AtomicCheckpoint, ProgressBar

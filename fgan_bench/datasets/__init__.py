@@ -1,0 +1,102 @@
+"""The dataset registry: ``get_dataset("ring8")``, ``list_datasets()``, ``register_dataset(...)``.
+
+A registered dataset is a function of keyword parameters returning a :class:`Dataset`;
+specs pass them as for divergences (``mixture1d:mu2=3``, ``mnist:path=~/mnist.npz``).
+Plugin files may register datasets too; installed packages use the entry-point group
+``fgan_bench.datasets``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from fgan_bench.datasets.base import Dataset
+from fgan_bench.datasets.pipeline import training_batches
+from fgan_bench.errors import FganBenchError, SpecError
+from fgan_bench.registry import Entry, Registry, parse_spec, registration_source
+
+ENTRY_POINT_GROUP = "fgan_bench.datasets"
+DatasetBuilder = Callable[..., Dataset]
+
+
+def _load_builtins() -> None:
+    from fgan_bench.datasets.builtin import BUILTIN_DATASETS
+
+    with registration_source("builtin"):
+        for name, build in BUILTIN_DATASETS.items():
+            _REGISTRY.add(name, build)
+
+
+def _load_entry_points() -> None:
+    from fgan_bench.plugins import load_entry_points
+
+    load_entry_points(ENTRY_POINT_GROUP, lambda item: register_dataset(item.__name__, item))
+
+
+_REGISTRY: Registry[DatasetBuilder] = Registry("dataset", loaders=(_load_builtins, _load_entry_points))
+
+
+def register_dataset(
+    name: str, build: DatasetBuilder | Dataset, *, aliases: tuple[str, ...] = (), replace: bool = False
+) -> DatasetBuilder | Dataset:
+    """Registers a dataset: a :class:`Dataset`, or a function of keyword parameters returning one."""
+    if isinstance(build, Dataset):
+        dataset = build
+        builder: DatasetBuilder = lambda: dataset  # noqa: E731
+        builder.__doc__ = dataset.description
+    elif callable(build):
+        builder = build
+    else:
+        raise TypeError(f"register_dataset expects a Dataset or a function returning one, got {type(build).__name__}")
+    _REGISTRY.add(name, builder, aliases=aliases, replace=replace)
+    return build
+
+
+def get_dataset(spec: str | Dataset) -> Dataset:
+    """The dataset for a spec such as ``"ring8"`` or ``"mixture1d:mu2=3"``.
+
+    Raises:
+        UnknownNameError: unknown name, with the closest known names.
+        SpecError: parameters the dataset does not take.
+        FganBenchError: data that cannot be found or read (with where to put it).
+    """
+    if isinstance(spec, Dataset):
+        return spec
+    parsed = parse_spec(spec)
+    build = _REGISTRY.lookup(parsed.name).item
+    try:
+        inspect.signature(build).bind(*parsed.args, **dict(parsed.kwargs))
+    except TypeError as error:
+        parameters = ", ".join(inspect.signature(build).parameters) or "none"
+        raise SpecError(f"dataset {parsed.name!r}: {error} (its parameters: {parameters})") from None
+    try:
+        return build(*parsed.args, **dict(parsed.kwargs))
+    except ValueError as error:
+        raise SpecError(f"dataset {spec!r}: {error}") from None
+    except OSError as error:
+        raise FganBenchError(f"dataset {spec!r}: {error}") from None
+
+
+def list_datasets() -> list[str]:
+    """Registered dataset names."""
+    return _REGISTRY.names()
+
+
+def dataset_entries() -> list[Entry[DatasetBuilder]]:
+    return _REGISTRY.entries()
+
+
+def unregister_dataset(name: str) -> None:
+    _REGISTRY.remove(name)
+
+
+__all__ = [
+    "Dataset",
+    "dataset_entries",
+    "get_dataset",
+    "list_datasets",
+    "register_dataset",
+    "training_batches",
+    "unregister_dataset",
+]

@@ -1,0 +1,96 @@
+"""The :class:`Dataset` object: what the trainer, the models and the metrics need to know.
+
+A dataset is either *synthetic* — an exact density as a TensorFlow Probability
+distribution, sampled afresh every batch — or *finite*: an array of examples (images, a
+user's file). Either way it knows its kind (``"vector"`` or ``"image"``), the shape of one
+example and the range its values lie in (generators end in an activation matching it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+Kind = Literal["vector", "image"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """One dataset.
+
+    Args:
+        name: registry name, e.g. ``"ring8"``.
+        kind: ``"vector"`` (MLP models) or ``"image"`` (convolutional models).
+        shape: the shape of one example, e.g. ``(2,)`` or ``(8, 8, 1)``.
+        value_range: (low, high) bounds of the values; ``(-inf, inf)`` for unbounded data.
+        description: one line.
+        distribution: for synthetic data, a zero-argument function returning the exact
+            density as a ``tfp.distributions.Distribution`` with event shape ``shape``.
+        sampler: optional fast in-graph sampler ``(n, seed) -> tensor (n, *shape)`` with a
+            stateless int32 seed of shape (2,); defaults to ``distribution().sample``.
+        array: for finite data, the examples, shape ``(n, *shape)``, float32 in ``value_range``.
+        modes: mixture component centres, where quality is "near a mode" (ring8, grid25).
+        mode_std: the components' standard deviation.
+        defaults: run options this dataset suggests (model, steps, learning rates, ...).
+        parameters: parameter values of a parameterised dataset.
+    """
+
+    name: str
+    kind: Kind
+    shape: tuple[int, ...]
+    value_range: tuple[float, float]
+    description: str = ""
+    distribution: Callable[[], Any] | None = None
+    sampler: Callable[[Any, Any], Any] | None = None
+    array: np.ndarray | None = None
+    modes: np.ndarray | None = None
+    mode_std: float | None = None
+    defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind not in ("vector", "image"):
+            raise ValueError(f"dataset {self.name!r}: kind must be 'vector' or 'image', got {self.kind!r}")
+        if (self.distribution is None) == (self.array is None):
+            raise ValueError(f"dataset {self.name!r}: give exactly one of distribution (synthetic) or array (finite)")
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        if self.array is not None:
+            array = np.asarray(self.array, dtype=np.float32)
+            if array.shape[1:] != self.shape:
+                raise ValueError(
+                    f"dataset {self.name!r}: array examples have shape {array.shape[1:]}, expected {self.shape}"
+                )
+            object.__setattr__(self, "array", array)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the exact density is known (and training data is sampled from it)."""
+        return self.distribution is not None
+
+    @property
+    def dimension(self) -> int:
+        return int(np.prod(self.shape))
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` examples as a NumPy array: fresh samples, or drawn from the finite array."""
+        if self.synthetic:
+            from fgan_bench._lazy import tf
+
+            return np.asarray(self.draw(n, tf.constant([seed, 0], tf.int32)), dtype=np.float32)
+        rng = np.random.default_rng(seed)
+        return self.array[rng.choice(len(self.array), size=n, replace=n > len(self.array))]
+
+    def draw(self, n, seed):
+        """``n`` fresh synthetic samples in-graph, from a stateless int32 seed of shape (2,)."""
+        if self.sampler is not None:
+            return self.sampler(n, seed)
+        return self.distribution().sample(n, seed=seed)
+
+    @property
+    def spec(self) -> str:
+        if not self.parameters:
+            return self.name
+        return f"{self.name}:" + ",".join(f"{k}={v}" for k, v in self.parameters.items())

@@ -1,0 +1,61 @@
+"""The ``tf.data`` input pipeline of the trainer.
+
+Each element is one training step's worth of data, made as whole batches (a ``map`` over
+the step index, never over single examples), as a dict (Keras passes a dict whole to the
+model, as ``x``):
+
+* ``real``: shape ``(batch, real_slots, *example_shape)`` — one real batch per critic
+  update in the step (``real[:, i]`` for the i-th);
+* ``noise``: shape ``(batch, noise_slots, latent_dim)`` — the generator's N(0, I) inputs.
+
+Synthetic data is sampled afresh from the exact density; finite data (images, files) is
+drawn uniformly with replacement. All randomness is stateless, keyed by (seed, step), so a
+stream started at step S (``start_step``) continues exactly where an uninterrupted one
+would be. The noise comes with the data: under ``tf.distribute`` each replica gets its
+slice of the same global batch, so distributed training equals single-device training.
+"""
+
+from __future__ import annotations
+
+from fgan_bench._lazy import tf
+from fgan_bench.datasets.base import Dataset
+
+
+def training_batches(
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    real_slots: int,
+    noise_slots: int,
+    latent_dim: int,
+    seed: int,
+    start_step: int = 0,
+):
+    """An endless ``tf.data.Dataset`` of ``{"real", "noise"}`` per training step (see module doc)."""
+    real_shape = [batch_size * real_slots, *dataset.shape]
+
+    def seeds(step):
+        """Three stateless int32 seeds (real, noise, spare) for one step, as TFP requires."""
+        key = tf.cast(tf.stack([tf.constant(seed, tf.int64), step]) % 2_147_483_647, tf.int32)
+        return tf.unstack(tf.random.experimental.stateless_split(key, 3))
+
+    if dataset.synthetic:
+
+        def draw_real(real_seed):
+            return tf.cast(dataset.draw(real_shape[0], real_seed), tf.float32)
+
+    else:
+        examples = tf.constant(dataset.array)
+
+        def draw_real(real_seed):
+            index = tf.random.stateless_uniform([real_shape[0]], real_seed, maxval=len(dataset.array), dtype=tf.int32)
+            return tf.gather(examples, index)
+
+    def make_step(step):
+        real_seed, noise_seed, _ = seeds(step)
+        real = tf.reshape(draw_real(real_seed), [batch_size, real_slots, *dataset.shape])
+        noise = tf.random.stateless_normal([batch_size, noise_slots, latent_dim], seed=noise_seed)
+        return {"real": real, "noise": noise}
+
+    steps = tf.data.Dataset.counter(start=start_step).map(make_step, num_parallel_calls=tf.data.AUTOTUNE)
+    return steps.prefetch(tf.data.AUTOTUNE)

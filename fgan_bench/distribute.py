@@ -1,0 +1,36 @@
+"""``tf.distribute`` strategies by name: one training code path from a laptop CPU to many hosts."""
+
+from __future__ import annotations
+
+from fgan_bench._lazy import tf
+
+STRATEGIES = ("default", "onedevice", "mirrored", "multiworker")
+
+
+def make_strategy(name: str = "default"):
+    """The strategy called ``name``.
+
+    * ``default``: TensorFlow's default (no distribution; one device).
+    * ``onedevice``: everything on the first GPU, else the CPU.
+    * ``mirrored``: synchronous data parallelism over all local GPUs — or, without GPUs,
+      over all logical CPU devices (split the CPU with
+      ``tf.config.set_logical_device_configuration`` to test it).
+    * ``multiworker``: ``MultiWorkerMirroredStrategy``; the cluster comes from ``TF_CONFIG``.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "onedevice":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+        # Collective all-reduce on logical CPUs can interleave the critic's and the
+        # generator's reductions between replicas (a shape-mismatch abort); reducing on one
+        # device keeps them ordered.
+        devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

@@ -1,0 +1,114 @@
+"""Generator and critic builders for each kind of data.
+
+* ``"mlp"`` (vector data): fully connected, ReLU hidden layers, linear output.
+* ``"dcgan"`` (images): the DCGAN guidelines (Radford et al., 2016) — strided
+  (transposed) convolutions instead of pooling, batch norm in both nets except the
+  generator's output and the critic's input layer, ReLU and a tanh output in G, LeakyReLU
+  in the critic.
+* ``"linear"`` (the f-GAN paper's 1-D experiment): G(z) = μ + σ·z, θ = (μ, σ), with a
+  critic of two hidden layers of 64 tanh units.
+
+Critics output the raw V(x) ∈ ℝ, one number per example: the divergence's output
+activation g_f is applied by the loss, never a sigmoid here (erratum E7).
+"""
+
+from __future__ import annotations
+
+from fgan_bench._lazy import keras
+
+MODELS = ("mlp", "dcgan", "linear")
+MODEL_KINDS = {"mlp": "vector", "dcgan": "image", "linear": "vector"}
+
+
+def mlp_generator(latent_dim: int, output_shape: tuple[int, ...], width: int, depth: int) -> keras.Model:
+    """z ↦ x: ``depth`` ReLU layers of ``width`` units, then a linear layer to the data shape."""
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = inputs
+    for i in range(depth):
+        x = keras.layers.Dense(width, activation="relu", name=f"dense_{i}")(x)
+    x = keras.layers.Dense(int(_prod(output_shape)), dtype="float32", name="output")(x)
+    outputs = keras.layers.Reshape(output_shape, dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def mlp_critic(input_shape: tuple[int, ...], width: int, depth: int, activation: str = "relu") -> keras.Model:
+    """x ↦ V(x) ∈ ℝ: ``depth`` hidden layers of ``width`` units, then a linear unit."""
+    inputs = keras.Input(input_shape, name="data")
+    x = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+    for i in range(depth):
+        x = keras.layers.Dense(width, activation=activation, name=f"dense_{i}")(x)
+    outputs = keras.layers.Dense(1, dtype="float32", name="v")(x)
+    return keras.Model(inputs, outputs, name="critic")
+
+
+def dcgan_generator(latent_dim: int, image_shape: tuple[int, int, int], filters: int) -> keras.Model:
+    """z ↦ image: project to (H/4, W/4, 2·filters), two stride-2 transposed convolutions, tanh."""
+    height, width, channels = image_shape
+    if height % 4 or width % 4:
+        raise ValueError(f"dcgan needs image sides divisible by 4, got {height}×{width}")
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = keras.layers.Dense((height // 4) * (width // 4) * 2 * filters, use_bias=False)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Reshape((height // 4, width // 4, 2 * filters))(x)
+    x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(x)
+    outputs = keras.layers.Activation("tanh", dtype="float32", name="image")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def dcgan_critic(image_shape: tuple[int, int, int], filters: int) -> keras.Model:
+    """image ↦ V ∈ ℝ: two stride-2 convolutions (batch norm on the second), LeakyReLU(0.2), linear unit."""
+    inputs = keras.Input(image_shape, name="image")
+    x = keras.layers.Conv2D(filters, 4, strides=2, padding="same")(inputs)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(1, dtype="float32", name="v")(x)
+    return keras.Model(inputs, outputs, name="critic")
+
+
+def _location_scale_layer():
+    class LocationScale(keras.layers.Layer):
+        """G(z) = μ + σ·z with trainable θ = (μ, σ), initialised to (0, 1)."""
+
+        def build(self, input_shape):
+            self.mu = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="mu")
+            self.sigma = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="sigma")
+
+        def call(self, z):
+            return self.mu + self.sigma * z
+
+    return LocationScale
+
+
+def linear_generator(output_shape: tuple[int, ...]) -> keras.Model:
+    """The paper's 1-D generator G(z) = μ + σ·z; its latent dimension equals the data's."""
+    dimension = int(_prod(output_shape))
+    inputs = keras.Input((dimension,), name="noise")
+    outputs = _location_scale_layer()(name="location_scale", dtype="float32")(inputs)
+    return keras.Model(inputs, keras.layers.Reshape(output_shape)(outputs), name="generator")
+
+
+def build_models(
+    model: str, *, kind: str, shape: tuple[int, ...], latent_dim: int, width: int, depth: int, filters: int
+) -> tuple[keras.Model, keras.Model]:
+    """(generator, critic) for ``model`` ∈ :data:`MODELS` and data of this kind and shape."""
+    if model == "mlp":
+        return mlp_generator(latent_dim, shape, width, depth), mlp_critic(shape, width, depth)
+    if model == "dcgan":
+        return dcgan_generator(latent_dim, shape, filters), dcgan_critic(shape, filters)
+    if model == "linear":
+        return linear_generator(shape), mlp_critic(shape, 64, 2, activation="tanh")
+    raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+
+
+def _prod(shape) -> int:
+    result = 1
+    for s in shape:
+        result *= int(s)
+    return result
