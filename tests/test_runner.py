@@ -42,7 +42,7 @@ def test_run_writes_the_whole_run_directory(tmp_path):
     assert result["status"] == "completed" and result["steps"] == 200
     assert json.loads((directory / "result.json").read_text())["status"] == "completed"
     saved = json.loads((directory / "config.json").read_text())
-    assert saved["model"] == "mlp" and saved["generator_lr"] == 1e-4 and saved["dataset"] == "ring8"
+    assert saved["model"] == "mlp" and saved["generator_lr"] == 2e-4 and saved["dataset"] == "ring8"
     history = pd.read_csv(directory / "metrics.csv")
     assert history["step"].tolist() == [50, 100, 150, 200]
     assert {"divergence_estimate", "critic_loss", "generator_loss", "t_real", "t_fake"} <= set(history.columns)

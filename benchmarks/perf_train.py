@@ -1,0 +1,123 @@
+"""Training throughput: the FGAN trainer (Keras ``fit``) against a minimal hand-written loop.
+
+Both train identical models with identical losses (:mod:`fgan_bench.losses`) on the same
+``tf.data`` pipeline, side by side in one process, alternating trials; the figure is the
+median of the trials. Tasks: the 2-D MLP on ring8 (batch 256) and the DCGAN on digits
+(batch 64). Also measured: ``steps_per_execution`` = 1 against 50 for the MLP task.
+
+    python benchmarks/perf_train.py [--steps 2000] [--trials 3]
+
+Targets: trainer / hand-written ≥ 0.95, and in-graph looping (steps_per_execution = 50)
+≥ 2× one step per call on the MLP task. This is a benchmark, not a test: it prints the
+figures and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from fgan_bench import get_divergence, losses  # noqa: E402
+from fgan_bench.datasets import get_dataset, training_batches  # noqa: E402
+from fgan_bench.models import build_models  # noqa: E402
+from fgan_bench.trainer import FGAN  # noqa: E402
+
+TASKS = {
+    "mlp-ring8": {"dataset": "ring8", "model": "mlp", "batch": 256, "latent": 16},
+    "dcgan-digits": {"dataset": "digits", "model": "dcgan", "batch": 64, "latent": 32},
+}
+LOOP_CHUNK = 50
+
+
+def _models(task):
+    keras.utils.set_random_seed(0)
+    dataset = get_dataset(task["dataset"])
+    generator, critic = build_models(task["model"], kind=dataset.kind, shape=dataset.shape, latent_dim=task["latent"],
+                                     width=128, depth=2, filters=64)
+    return dataset, generator, critic
+
+
+def _data(dataset, task):
+    return training_batches(dataset, batch_size=task["batch"], real_slots=1, noise_slots=1,
+                            latent_dim=task["latent"], seed=0)
+
+
+def trainer_rate(task, steps, steps_per_execution):
+    dataset, generator, critic = _models(task)
+    gan = FGAN(generator, critic, get_divergence("gan"))
+    gan.compile(generator_optimizer=keras.optimizers.Adam(2e-4), critic_optimizer=keras.optimizers.Adam(2e-4),
+                steps_per_execution=steps_per_execution)
+    data = _data(dataset, task)
+    gan.fit(data, epochs=1, steps_per_epoch=2 * LOOP_CHUNK, verbose=0, shuffle=False)  # trace and warm up
+    start = time.perf_counter()
+    gan.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    return steps / (time.perf_counter() - start)
+
+
+def handwritten_rate(task, steps):
+    """The smallest correct loop: one tf.function running LOOP_CHUNK simultaneous f-GAN steps."""
+    dataset, generator, critic = _models(task)
+    divergence = get_divergence("gan")
+    generator_optimizer, critic_optimizer = keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)
+    generator_optimizer.build(generator.trainable_variables)
+    critic_optimizer.build(critic.trainable_variables)
+    iterator = iter(_data(dataset, task))
+
+    @tf.function
+    def run_chunk():
+        for _ in tf.range(LOOP_CHUNK):
+            element = next(iterator)
+            real, noise = element["real"][:, 0], element["noise"][:, 0]
+            with tf.GradientTape(persistent=True) as tape:
+                v_real = tf.squeeze(critic(real, training=True), -1)
+                v_fake = tf.squeeze(critic(generator(noise, training=True), training=True), -1)
+                critic_loss = tf.reduce_mean(losses.critic_loss(divergence, v_real, v_fake))
+                generator_loss = tf.reduce_mean(losses.generator_loss(divergence, v_fake))
+            critic_optimizer.apply_gradients(zip(tape.gradient(critic_loss, critic.trainable_variables),
+                                                 critic.trainable_variables, strict=True))
+            generator_optimizer.apply_gradients(zip(tape.gradient(generator_loss, generator.trainable_variables),
+                                                    generator.trainable_variables, strict=True))
+
+    run_chunk()
+    run_chunk()
+    start = time.perf_counter()
+    for _ in range(steps // LOOP_CHUNK):
+        run_chunk()
+    return steps // LOOP_CHUNK * LOOP_CHUNK / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--trials", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'task':<14} {'measure':<34} {'steps/s':>9} {'samples/s':>11}")
+    for name, task in TASKS.items():
+        trainer, handwritten, single = [], [], []
+        for _ in range(args.trials):
+            handwritten.append(handwritten_rate(task, args.steps))
+            trainer.append(trainer_rate(task, args.steps, LOOP_CHUNK))
+            if name == "mlp-ring8":
+                single.append(trainer_rate(task, args.steps // 4, 1))
+        rows = [("hand-written tf.function loop", handwritten), (f"FGAN.fit, steps_per_execution={LOOP_CHUNK}", trainer)]
+        if single:
+            rows.append(("FGAN.fit, steps_per_execution=1", single))
+        for label, rates in rows:
+            rate = statistics.median(rates)
+            print(f"{name:<14} {label:<34} {rate:9.1f} {rate * task['batch']:11.0f}")
+        ratio = statistics.median(trainer) / statistics.median(handwritten)
+        print(f"{name:<14} {'ratio trainer / hand-written':<34} {ratio:9.3f}   (target ≥ 0.95)")
+        if single:
+            speedup = statistics.median(trainer) / statistics.median(single)
+            print(f"{name:<14} {'speed-up of in-graph looping':<34} {speedup:9.2f}   (target ≥ 2)")
+
+
+if __name__ == "__main__":
+    main()
