@@ -39,21 +39,26 @@ LOOP_CHUNK = 50
 def _models(task):
     keras.utils.set_random_seed(0)
     dataset = get_dataset(task["dataset"])
-    generator, critic = build_models(task["model"], kind=dataset.kind, shape=dataset.shape, latent_dim=task["latent"],
-                                     width=128, depth=2, filters=64)
+    generator, critic = build_models(
+        task["model"], kind=dataset.kind, shape=dataset.shape, latent_dim=task["latent"], width=128, depth=2, filters=64
+    )
     return dataset, generator, critic
 
 
 def _data(dataset, task):
-    return training_batches(dataset, batch_size=task["batch"], real_slots=1, noise_slots=1,
-                            latent_dim=task["latent"], seed=0)
+    return training_batches(
+        dataset, batch_size=task["batch"], real_slots=1, noise_slots=1, latent_dim=task["latent"], seed=0
+    )
 
 
 def trainer_rate(task, steps, steps_per_execution):
     dataset, generator, critic = _models(task)
     gan = FGAN(generator, critic, get_divergence("gan"))
-    gan.compile(generator_optimizer=keras.optimizers.Adam(2e-4), critic_optimizer=keras.optimizers.Adam(2e-4),
-                steps_per_execution=steps_per_execution)
+    gan.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4),
+        critic_optimizer=keras.optimizers.Adam(2e-4),
+        steps_per_execution=steps_per_execution,
+    )
     data = _data(dataset, task)
     gan.fit(data, epochs=1, steps_per_epoch=2 * LOOP_CHUNK, verbose=0, shuffle=False)  # trace and warm up
     start = time.perf_counter()
@@ -80,10 +85,16 @@ def handwritten_rate(task, steps):
                 v_fake = tf.squeeze(critic(generator(noise, training=True), training=True), -1)
                 critic_loss = tf.reduce_mean(losses.critic_loss(divergence, v_real, v_fake))
                 generator_loss = tf.reduce_mean(losses.generator_loss(divergence, v_fake))
-            critic_optimizer.apply_gradients(zip(tape.gradient(critic_loss, critic.trainable_variables),
-                                                 critic.trainable_variables, strict=True))
-            generator_optimizer.apply_gradients(zip(tape.gradient(generator_loss, generator.trainable_variables),
-                                                    generator.trainable_variables, strict=True))
+            critic_optimizer.apply_gradients(
+                zip(tape.gradient(critic_loss, critic.trainable_variables), critic.trainable_variables, strict=True)
+            )
+            generator_optimizer.apply_gradients(
+                zip(
+                    tape.gradient(generator_loss, generator.trainable_variables),
+                    generator.trainable_variables,
+                    strict=True,
+                )
+            )
 
     run_chunk()
     run_chunk()
@@ -106,7 +117,10 @@ def main() -> None:
             trainer.append(trainer_rate(task, args.steps, LOOP_CHUNK))
             if name == "mlp-ring8":
                 single.append(trainer_rate(task, args.steps // 4, 1))
-        rows = [("hand-written tf.function loop", handwritten), (f"FGAN.fit, steps_per_execution={LOOP_CHUNK}", trainer)]
+        rows = [
+            ("hand-written tf.function loop", handwritten),
+            (f"FGAN.fit, steps_per_execution={LOOP_CHUNK}", trainer),
+        ]
         if single:
             rows.append(("FGAN.fit, steps_per_execution=1", single))
         for label, rates in rows:

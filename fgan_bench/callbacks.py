@@ -40,22 +40,46 @@ def make_callbacks():
     class MetricsCSV(keras.callbacks.Callback):
         """Appends one row per epoch to ``metrics.csv``: step, wall time, then the logged values.
 
-        (Keras' CSVLogger adds empty ``val_*`` columns for every metric when there is no
-        validation data.)
+        Values that appear only on some rows (periodic evaluations) get their own columns,
+        empty elsewhere; a new column rewrites the file once with the wider header. (Keras'
+        CSVLogger fixes its columns at the first row and adds empty ``val_*`` columns.)
         """
 
         def __init__(self, path: Path, columns: tuple[str, ...]):
             super().__init__()
             self.path = Path(path)
-            self.columns = ("step", "wall_time_s", *columns)
+            self.columns = ["step", "wall_time_s", *columns]
+
+        def _existing_rows(self) -> list[dict[str, str]]:
+            if not self.path.exists() or self.path.stat().st_size == 0:
+                return []
+            with open(self.path, newline="") as file:
+                reader = csv.DictReader(file)
+                rows = list(reader)
+            self.columns += [name for name in reader.fieldnames or () if name not in self.columns]
+            return rows
+
+        def on_train_begin(self, logs=None):
+            self._existing_rows()  # a resumed run keeps the columns it had
 
         def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            added = [k for k in logs if k not in self.columns]
+            if added:
+                rows = self._existing_rows()
+                self.columns += added
+                temporary = self.path.with_name(f".{self.path.name}.tmp")
+                with open(temporary, "w", newline="") as file:
+                    writer = csv.DictWriter(file, self.columns, restval="")
+                    writer.writeheader()
+                    writer.writerows(rows)
+                os.replace(temporary, self.path)
             new = not self.path.exists() or self.path.stat().st_size == 0
             with open(self.path, "a", newline="") as file:
                 writer = csv.writer(file)
                 if new:
                     writer.writerow(self.columns)
-                writer.writerow([float((logs or {}).get(c, math.nan)) for c in self.columns])
+                writer.writerow(["" if c not in logs else float(logs[c]) for c in self.columns])
 
     class NonFiniteGuard(keras.callbacks.Callback):
         """Stops training at the first non-finite loss or weight, remembering the last finite logs.

@@ -43,6 +43,14 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    if args.what == "metrics":
+        from fgan_bench import metrics
+
+        rows = [["name", "description", "default", "source"]]
+        for entry in metrics.metric_entries():
+            rows.append([entry.name, entry.item.description, "yes" if entry.item.default else "no", entry.source])
+        print(_table(rows))
+        return 0
     if args.what == "datasets":
         rows = [["name", "description", "source"]]
         for entry in datasets.dataset_entries():
@@ -110,7 +118,7 @@ def _add_run_parser(commands) -> None:
             "seed",
         ],
         "model": ["model", "latent_dim", "width", "depth", "filters"],
-        "execution": ["strategy", "steps_per_execution", "log_every", "num_samples"],
+        "execution": ["strategy", "steps_per_execution", "log_every", "num_samples", "eval_every"],
     }
     helps = {
         "steps": "training steps (generator updates)",
@@ -124,7 +132,8 @@ def _add_run_parser(commands) -> None:
         "strategy": "default, onedevice, mirrored or multiworker (TF_CONFIG)",
         "optimizer": "adam or sgd",
         "log_every": "steps per metrics row and checkpoint",
-        "num_samples": "final samples to save",
+        "num_samples": "final samples to save and evaluate",
+        "eval_every": "evaluate the metrics every N steps too (0: at the end only)",
     }
     fields = {f.name: f for f in dataclasses.fields(RunConfig)}
     for title, names in groups.items():
@@ -149,6 +158,7 @@ def _add_run_parser(commands) -> None:
                         "steps_per_execution",
                         "log_every",
                         "num_samples",
+                        "eval_every",
                     )
                     else str
                 )
@@ -198,9 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     directory = Path(out) / "runs" / resolved.run_id
     if result.get("already_done"):
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
-    quality = ", ".join(
-        f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.get("quality", {}).items()
-    )
+    quality = _summary(result.get("quality", {}), resolved.divergence)
     estimate = result.get("final_metrics", {}).get("divergence_estimate")
     print(
         f"{result['status']} at step {result['steps']} in {result['wall_time_s']:.1f} s"
@@ -208,6 +216,32 @@ def _run(args: argparse.Namespace) -> int:
         + (f"; {quality}" if quality else "")
         + f"\nrun directory: {directory}"
     )
+    return 0
+
+
+def _summary(values: dict, divergence: str | None = None) -> str:
+    """The headline metrics, one line: the run's own true D_f, not all sixteen."""
+    shown = {k: v for k, v in values.items()
+             if not k.startswith("true_") or k == f"true_{divergence}"}
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from fgan_bench.evaluation import evaluate_run
+
+    if args.samples is not None and args.samples <= 1:
+        raise FganBenchError(f"--samples must be at least 2, got {args.samples}")
+    names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
+    if names:
+        from fgan_bench.metrics import get_metric
+
+        for name in names:
+            get_metric(name)  # unknown names fail here, before TensorFlow starts
+    evaluation = evaluate_run(args.run_dir, metrics=names, num_samples=args.samples)
+    rows = [["metric", "value"]] + [[k, f"{v:.6g}"] for k, v in evaluation["metrics"].items()]
+    print(_table(rows))
+    print(f"{len(evaluation['metrics'])} values from {evaluation['samples']} samples in {evaluation['seconds']:.1f} s; "
+          f"written to {Path(args.run_dir) / 'evaluation.json'}")
     return 0
 
 
@@ -221,10 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_parser(commands)
 
-    list_parser = commands.add_parser("list", help="list registered divergences or datasets")
-    list_parser.add_argument("what", choices=["divergences", "datasets"], help="what to list")
+    list_parser = commands.add_parser("list", help="list registered divergences, datasets or metrics")
+    list_parser.add_argument("what", choices=["divergences", "datasets", "metrics"], help="what to list")
     _add_plugins_option(list_parser, default=argparse.SUPPRESS)
     list_parser.set_defaults(handler=_list)
+
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="recompute a run's metrics from its checkpoint (writes evaluation.json)"
+    )
+    evaluate_parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, e.g. reports/runs/<run-id>")
+    evaluate_parser.add_argument("--metrics", help="comma-separated metric names (default: every default metric)")
+    evaluate_parser.add_argument("--samples", type=int, help="generated samples to evaluate (default: the run's)")
+    _add_plugins_option(evaluate_parser, default=argparse.SUPPRESS)
+    evaluate_parser.set_defaults(handler=_evaluate)
 
     check_parser = commands.add_parser(
         "check-divergence", help="run the math validator on divergences (exit 1 if a check fails)"

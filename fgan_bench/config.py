@@ -42,12 +42,12 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "filters": 64,
         "generator_lr": 2e-4,
         "critic_lr": 2e-4,
-        "num_samples": 2500,
+        "num_samples": 10000,
         "optimizer": "adam",
     },
 }
 #: The paper's 1-D experiment (the ``linear`` model): single-step updates, batches of 1024, step size 0.01.
-LINEAR_DEFAULTS = {"steps": 5000, "batch_size": 1024, "generator_lr": 1e-2, "critic_lr": 1e-2, "optimizer": "adam"}
+LINEAR_DEFAULTS = {"steps": 20000, "batch_size": 1024, "generator_lr": 1e-2, "critic_lr": 1e-2, "optimizer": "adam"}
 
 OPTIMIZERS = ("adam", "sgd")
 _FILL = (
@@ -94,6 +94,7 @@ class RunConfig:
     steps_per_execution: int = 50
     log_every: int | None = None
     num_samples: int | None = None
+    eval_every: int = 0
     plugins: tuple[str, ...] = ()
 
     def resolved(self) -> RunConfig:
@@ -154,6 +155,9 @@ class RunConfig:
                 raise FganBenchError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)!r}")
         if self.steps % self.log_every:
             raise FganBenchError(f"--steps ({self.steps}) must be a multiple of --log-every ({self.log_every})")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0 or self.eval_every % self.log_every:
+            raise FganBenchError(f"--eval-every must be 0 (at the end only) or a multiple of --log-every "
+                                 f"({self.log_every}), got {self.eval_every!r}")
         choices = {
             "objective": losses.OBJECTIVES,
             "schedule": trainer.SCHEDULES,

@@ -14,6 +14,8 @@ activation g_f is applied by the loss, never a sigmoid here (erratum E7).
 
 from __future__ import annotations
 
+import numpy as np
+
 from fgan_bench._lazy import keras
 
 MODELS = ("mlp", "dcgan", "linear")
@@ -112,3 +114,17 @@ def _prod(shape) -> int:
     for s in shape:
         result *= int(s)
     return result
+
+
+def exact_density(generator):
+    """The generator's exact density where it has a closed form, else ``None``.
+
+    The linear generator G(z) = μ + σ·z with z ~ N(0, I) has Q = ∏ᵢ N(μᵢ, σᵢ²).
+    """
+    from fgan_bench.metrics.density import DiagonalGaussian
+
+    try:
+        layer = generator.get_layer("location_scale")
+    except ValueError:
+        return None
+    return DiagonalGaussian(np.asarray(layer.mu.numpy(), np.float64), np.asarray(layer.sigma.numpy(), np.float64))

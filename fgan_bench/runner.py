@@ -155,7 +155,7 @@ def run(
     if (directory / CHECKPOINT).exists() and not (resume or overwrite):
         raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
     if overwrite and directory.exists():
-        for name in (CHECKPOINT, RESULT, "metrics.csv", "samples.npy", "samples.png"):
+        for name in (CHECKPOINT, RESULT, "metrics.csv", "samples.npy", "samples.png", "evaluation.json"):
             (directory / name).unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
     write_json_atomically(directory / "config.json", config.to_dict())
@@ -168,6 +168,7 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     from fgan_bench.callbacks import make_callbacks
     from fgan_bench.datasets import training_batches
     from fgan_bench.distribute import make_strategy
+    from fgan_bench.evaluation import make_evaluation_callback
     from fgan_bench.trainer import LOGGED, steps_done
 
     if config.mixed_precision:
@@ -199,9 +200,12 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     )
     StepLogger, MetricsCSV, NonFiniteGuard, AtomicCheckpoint, ProgressBar = make_callbacks()
     guard = NonFiniteGuard()
-    callbacks = [
-        StepLogger(config.log_every, elapsed_before),
-        guard,
+    callbacks = [StepLogger(config.log_every, elapsed_before), guard]
+    if config.eval_every:
+        PeriodicEvaluation = make_evaluation_callback()
+        callbacks.append(PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed,
+                                            config.log_every))
+    callbacks += [
         MetricsCSV(directory / "metrics.csv", LOGGED),
         AtomicCheckpoint(checkpoint, guard),
     ]
@@ -259,19 +263,23 @@ def _read_history(directory: Path):
 
 
 def _evaluate_samples(gan, dataset, config: RunConfig, directory: Path) -> dict[str, Any]:
-    """Final samples (``samples.npy``, ``samples.png``) and the dataset's quality metrics."""
-    from fgan_bench._lazy import tf
-    from fgan_bench.metrics import mode_metrics
+    """Final samples (``samples.npy``, ``samples.png``) and every default metric for them."""
+    from fgan_bench.evaluation import evaluate_generator, generate
+    from fgan_bench.models import exact_density
     from fgan_bench.plotting import plot_samples
 
-    noise = tf.random.stateless_normal([config.num_samples, gan.latent_dim], seed=[config.seed, 2_000_000_007 % 2**31])
-    samples = np.asarray(gan.generator.predict(noise, batch_size=1024, verbose=0), dtype=np.float32)
+    samples = generate(gan, config.num_samples, config.seed)
     np.save(directory / "samples.npy", samples)
-    quality: dict[str, Any] = {}
     if not np.all(np.isfinite(samples)):
         return {"samples_finite": False}
     title = f"{config.divergence} on {config.dataset}, {config.steps} steps, seed {config.seed}"
     plot_samples(samples, dataset, directory / "samples.png", title=title)
+    timings: dict[str, float] = {}
+    quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings)
     if dataset.modes is not None:
-        quality.update(mode_metrics(samples, dataset.modes, dataset.mode_std))
-    return {"samples_finite": True, "quality": quality}
+        quality["modes_total"] = len(dataset.modes)
+    result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings}
+    density = exact_density(gan.generator)
+    if density is not None:  # the linear generator's learned θ = (μ, σ)
+        result["generator_density"] = {"mean": density.mean.tolist(), "std": np.abs(density.std).tolist()}
+    return result

@@ -7,6 +7,7 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="fgan-bench-keras-")
+os.environ["FGAN_BENCH_CACHE"] = tempfile.mkdtemp(prefix="fgan-bench-cache-")  # trained feature classifiers
 os.environ.pop("FGAN_BENCH_PLUGINS", None)
 
 import tensorflow as tf  # noqa: E402

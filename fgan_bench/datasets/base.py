@@ -31,7 +31,11 @@ class Dataset:
             density as a ``tfp.distributions.Distribution`` with event shape ``shape``.
         sampler: optional fast in-graph sampler ``(n, seed) -> tensor (n, *shape)`` with a
             stateless int32 seed of shape (2,); defaults to ``distribution().sample``.
-        array: for finite data, the examples, shape ``(n, *shape)``, float32 in ``value_range``.
+        array: for finite data, the training examples, shape ``(n, *shape)``, float32 in
+            ``value_range``.
+        labels: class labels of ``array`` (integers), where the data has them.
+        test_array: held-out examples the generator never trains on (metrics use them).
+        test_labels: class labels of ``test_array``.
         modes: mixture component centres, where quality is "near a mode" (ring8, grid25).
         mode_std: the components' standard deviation.
         defaults: run options this dataset suggests (model, steps, learning rates, ...).
@@ -46,6 +50,9 @@ class Dataset:
     distribution: Callable[[], Any] | None = None
     sampler: Callable[[Any, Any], Any] | None = None
     array: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    test_array: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
     modes: np.ndarray | None = None
     mode_std: float | None = None
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -64,6 +71,20 @@ class Dataset:
                     f"dataset {self.name!r}: array examples have shape {array.shape[1:]}, expected {self.shape}"
                 )
             object.__setattr__(self, "array", array)
+        if self.test_array is not None:
+            test = np.asarray(self.test_array, dtype=np.float32)
+            if test.shape[1:] != self.shape:
+                raise ValueError(
+                    f"dataset {self.name!r}: test examples have shape {test.shape[1:]}, expected {self.shape}"
+                )
+            object.__setattr__(self, "test_array", test)
+        for field, examples in (("labels", self.array), ("test_labels", self.test_array)):
+            labels = getattr(self, field)
+            if labels is not None:
+                labels = np.asarray(labels).astype(np.int64).reshape(-1)
+                if examples is None or len(labels) != len(examples):
+                    raise ValueError(f"dataset {self.name!r}: {field} must label each of its examples")
+                object.__setattr__(self, field, labels)
 
     @property
     def synthetic(self) -> bool:
@@ -82,6 +103,25 @@ class Dataset:
             return np.asarray(self.draw(n, tf.constant([seed, 0], tf.int32)), dtype=np.float32)
         rng = np.random.default_rng(seed)
         return self.array[rng.choice(len(self.array), size=n, replace=n > len(self.array))]
+
+    @property
+    def labelled(self) -> bool:
+        """True when training and held-out examples both carry class labels (classifier metrics)."""
+        return self.labels is not None and self.test_labels is not None
+
+    def held_out(self, n: int, seed: int = 0) -> np.ndarray:
+        """Up to ``n`` real examples for evaluation, never trained on where the data allows.
+
+        Synthetic data: ``n`` fresh samples from a seed stream training never uses. Finite
+        data: the test split (all of it if smaller than ``n``), or the training examples
+        when the data has no test split.
+        """
+        if self.synthetic:
+            return self.sample(n, seed=seed + 1_000_003)
+        pool = self.test_array if self.test_array is not None else self.array
+        if len(pool) <= n:
+            return pool
+        return pool[np.random.default_rng(seed).choice(len(pool), size=n, replace=False)]
 
     def draw(self, n, seed):
         """``n`` fresh synthetic samples in-graph, from a stateless int32 seed of shape (2,)."""

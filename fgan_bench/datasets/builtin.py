@@ -135,18 +135,29 @@ def _images_in_range(images: np.ndarray) -> np.ndarray:
     return images / scale * 2.0 - 1.0
 
 
+#: The digits' fixed train/test split: 360 of the 1,797 images (20 %) are held out.
+DIGITS_TEST_SIZE = 360
+DIGITS_SPLIT_SEED = 0
+
+
 def digits() -> Dataset:
     """scikit-learn's bundled 8×8 handwritten digits (1,797 images), scaled to [−1, 1]."""
     from sklearn.datasets import load_digits
 
-    images = load_digits().images / 16.0
+    bunch = load_digits()
+    images = _images_in_range(bunch.images / 16.0)
+    order = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(images))
+    train, test = order[DIGITS_TEST_SIZE:], order[:DIGITS_TEST_SIZE]
     return Dataset(
         name="digits",
         kind="image",
         shape=(8, 8, 1),
         value_range=IMAGE_RANGE,
-        description="scikit-learn's 8×8 digits (1,797 images, offline)",
-        array=_images_in_range(images),
+        description=f"scikit-learn's 8×8 digits ({len(train)} training + {len(test)} test images, offline)",
+        array=images[train],
+        labels=bunch.target[train],
+        test_array=images[test],
+        test_labels=bunch.target[test],
     )
 
 
@@ -166,6 +177,9 @@ def _keras_npz(name: str, filename: str, path: str | None) -> Dataset:
         if "x_train" not in archive:
             raise FganBenchError(f"{file} has no array 'x_train' (found: {', '.join(archive.files)})")
         images = archive["x_train"]
+        labels = archive["y_train"] if "y_train" in archive else None
+        test = archive["x_test"] if "x_test" in archive else None
+        test_labels = archive["y_test"] if "y_test" in archive and test is not None else None
     array = _images_in_range(images)
     return Dataset(
         name=name,
@@ -174,6 +188,9 @@ def _keras_npz(name: str, filename: str, path: str | None) -> Dataset:
         value_range=IMAGE_RANGE,
         description=f"{name} training images from {file}",
         array=array,
+        labels=labels,
+        test_array=None if test is None else _images_in_range(test),
+        test_labels=test_labels,
         parameters={"path": str(file)} if path else {},
     )
 

@@ -111,6 +111,17 @@ def list_divergences() -> list[str]:
     return [e.item.usage if isinstance(e.item, DivergenceFamily) else e.name for e in _REGISTRY.entries()]
 
 
+def example_divergences() -> list[Divergence]:
+    """Every registered divergence, families at each of their example parameters (``alpha:0.5``, ...)."""
+    members: list[Divergence] = []
+    for entry in _REGISTRY.entries():
+        if isinstance(entry.item, DivergenceFamily):
+            members.extend(entry.item(**example) for example in entry.item.examples)
+        else:
+            members.append(entry.item)
+    return members
+
+
 def divergence_entries() -> list[Entry[Divergence | DivergenceFamily]]:
     """Registry entries (object, aliases and where each came from), for listings."""
     return _REGISTRY.entries()
@@ -123,6 +134,7 @@ __all__ = [
     "Interval",
     "ValidationReport",
     "divergence_entries",
+    "example_divergences",
     "get_divergence",
     "list_divergences",
     "register_divergence",

@@ -116,7 +116,7 @@ class ValidationReport:
         return "\n".join(rows)
 
 
-def _numpy(fn: Callable, x: np.ndarray) -> np.ndarray:
+def evaluate_float64(fn: Callable, x: np.ndarray) -> np.ndarray:
     """Evaluates an element-wise divergence function on float64 input, as float64."""
     y = np.asarray(fn(np.asarray(x, dtype=np.float64)), dtype=np.float64)
     if y.shape != np.shape(x):
@@ -191,7 +191,7 @@ class _Validator:
         self.divergence = divergence
 
     def check_f_at_1(self) -> CheckResult:
-        value = float(_numpy(self.divergence.f, np.ones(1))[0])
+        value = float(evaluate_float64(self.divergence.f, np.ones(1))[0])
         error = abs(value - self.divergence.f_at_1)
         return CheckResult(
             "f_at_1",
@@ -203,7 +203,7 @@ class _Validator:
 
     def check_convexity(self) -> CheckResult:
         u = np.logspace(-4.0, 4.0, 2001)
-        fu = _numpy(self.divergence.f, u)
+        fu = evaluate_float64(self.divergence.f, u)
         if not np.all(np.isfinite(fu)):
             bad = ~np.isfinite(fu)
             return CheckResult(
@@ -219,9 +219,9 @@ class _Validator:
     def check_conjugate(self) -> CheckResult:
         div = self.divergence
         v = np.linspace(-8.0, 8.0, 161)
-        t = _numpy(div.activation, v)
-        declared = _numpy(div.conjugate, t)
-        numerical = numerical_conjugate(functools.partial(_numpy, div.f), t)
+        t = evaluate_float64(div.activation, v)
+        declared = evaluate_float64(div.conjugate, t)
+        numerical = numerical_conjugate(functools.partial(evaluate_float64, div.f), t)
         errors = _relative_error(declared, numerical)
         worst = int(np.argmax(errors))
         detail = (
@@ -233,7 +233,7 @@ class _Validator:
     def check_activation_domain(self) -> CheckResult:
         domain = self.divergence.domain
         v = np.linspace(-50.0, 50.0, 1001)
-        t = _numpy(self.divergence.activation, v)
+        t = evaluate_float64(self.divergence.activation, v)
         outside = domain.distance_outside(t)
         worst = int(np.argmax(outside))
         finite_ends = [abs(end) for end in (domain.lower, domain.upper) if math.isfinite(end)]
@@ -246,7 +246,7 @@ class _Validator:
 
     def check_f_prime_at_1(self) -> CheckResult:
         h = 1e-6
-        f_plus, f_minus = _numpy(self.divergence.f, np.array([1.0 + h, 1.0 - h]))
+        f_plus, f_minus = evaluate_float64(self.divergence.f, np.array([1.0 + h, 1.0 - h]))
         numerical = (f_plus - f_minus) / (2.0 * h)
         error = abs(numerical - self.divergence.f_prime_at_1)
         return CheckResult(
@@ -260,8 +260,8 @@ class _Validator:
     def check_fused_conjugate(self) -> CheckResult:
         div = self.divergence
         v = np.linspace(-20.0, 20.0, 401)
-        fused = _numpy(div.conjugate_of_activation, v)
-        composed = _numpy(div.conjugate, _numpy(div.activation, v))
+        fused = evaluate_float64(div.conjugate_of_activation, v)
+        composed = evaluate_float64(div.conjugate, evaluate_float64(div.activation, v))
         comparable = np.isfinite(composed)
         if not comparable.any():
             return CheckResult("fused_conjugate", False, math.inf, 1e-6, "f*(g_f(v)) is nowhere finite on [−20, 20]")
@@ -309,10 +309,10 @@ class _Validator:
             # closer to the end of dom f* than float64 resolves (GAN: T* = −log(1 + 1/u)).
             kept = np.abs(log_p - log_q) <= MAX_LOG_RATIO
             p, q, u = np.exp(log_p[kept]), np.exp(log_q[kept]), np.exp(log_p[kept] - log_q[kept])
-            critic = _numpy(div.optimal_critic, u)
+            critic = evaluate_float64(div.optimal_critic, u)
             integrands = {
-                "q·f(p/q)": q * _numpy(div.f, u),
-                "p·T* − q·f*(T*)": p * critic - q * _numpy(div.conjugate, critic),
+                "q·f(p/q)": q * evaluate_float64(div.f, u),
+                "p·T* − q·f*(T*)": p * critic - q * evaluate_float64(div.conjugate, critic),
             }
             integrals = []
             for label, values in integrands.items():

@@ -1,5 +1,154 @@
-"""Sample-quality metrics."""
+"""The metric registry and :func:`evaluate`: yardsticks that need no download.
 
+``evaluate(dataset, fake)`` computes every default metric that applies to the dataset (see
+:mod:`fgan_bench.metrics.builtin` for the table) and returns a flat ``{name: value}`` dict.
+Metrics are pluggable like divergences and datasets: ``register_metric(Metric(...))`` in a
+``--plugins`` file, or an installed package's entry point in the group
+``fgan_bench.metrics``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from fgan_bench.metrics.base import EvaluationInputs, Metric
 from fgan_bench.metrics.modes import mode_metrics
+from fgan_bench.registry import Entry, Registry, registration_source
 
-__all__ = ["mode_metrics"]
+ENTRY_POINT_GROUP = "fgan_bench.metrics"
+#: Real examples drawn for an evaluation (synthetic data), or at most this many held-out ones.
+DEFAULT_REAL_SAMPLES = 10_000
+
+
+def _load_builtins() -> None:
+    from fgan_bench.metrics.builtin import BUILTIN_METRICS
+
+    with registration_source("builtin"):
+        for metric in BUILTIN_METRICS:
+            _REGISTRY.add(metric.name, metric)
+
+
+def _load_entry_points() -> None:
+    from fgan_bench.plugins import load_entry_points
+
+    load_entry_points(ENTRY_POINT_GROUP, register_metric)
+
+
+_REGISTRY: Registry[Metric] = Registry("metric", loaders=(_load_builtins, _load_entry_points))
+
+
+def register_metric(metric: Metric, *, aliases: tuple[str, ...] = (), replace: bool = False) -> Metric:
+    """Registers a :class:`Metric` (refused on a name clash unless ``replace``)."""
+    if not isinstance(metric, Metric):
+        raise TypeError(f"register_metric expects a Metric, got {type(metric).__name__}")
+    _REGISTRY.add(metric.name, metric, aliases=aliases, replace=replace)
+    return metric
+
+
+def unregister_metric(name: str) -> None:
+    _REGISTRY.remove(name)
+
+
+def get_metric(name: str) -> Metric:
+    """The metric registered as ``name`` (an unknown name lists the closest known ones)."""
+    return _REGISTRY.lookup(name).item
+
+
+def list_metrics() -> list[str]:
+    return _REGISTRY.names()
+
+
+def metric_entries() -> list[Entry[Metric]]:
+    return _REGISTRY.entries()
+
+
+def applicable_metrics(inputs: EvaluationInputs, names: Sequence[str] | None = None) -> list[Metric]:
+    """The named metrics (default: every default metric) that apply to these inputs."""
+    metrics = (
+        [get_metric(n) for n in names] if names is not None else [e.item for e in metric_entries() if e.item.default]
+    )
+    return [m for m in metrics if m.applies_to(inputs)]
+
+
+def evaluate(
+    dataset,
+    fake: np.ndarray,
+    metrics: Sequence[str] | None = None,
+    *,
+    real: np.ndarray | None = None,
+    seed: int = 0,
+    divergence=None,
+    critic=None,
+    generator_density=None,
+    cache_dir: str | Path | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Every applicable metric for generated samples ``fake`` of ``dataset``, as ``{output: value}``.
+
+    Args:
+        dataset: a :class:`~fgan_bench.datasets.Dataset` or its spec.
+        fake: generated examples, shape (n, *dataset.shape).
+        metrics: metric names; default: every default metric that applies.
+        real: real examples to compare with; default: ``dataset.held_out(10_000, seed)``
+            (fresh samples for synthetic data, the test split for finite data).
+        seed: for subsampling and the held-out draw.
+        divergence, critic: the run's divergence and critic (``x -> V(x)``), for the
+            critic's variational estimate.
+        generator_density: the generator's exact density, where it has one.
+        cache_dir: where feature classifiers are cached.
+        timings: if given, filled with each metric's wall time in seconds.
+    """
+    from fgan_bench.datasets import get_dataset
+
+    dataset = get_dataset(dataset)
+    fake = np.asarray(fake, np.float32)
+    if real is None:
+        real = dataset.held_out(DEFAULT_REAL_SAMPLES, seed=seed)
+    inputs = EvaluationInputs(
+        dataset,
+        np.asarray(real, np.float32),
+        fake,
+        seed=seed,
+        divergence=divergence,
+        critic=critic,
+        generator_density=generator_density,
+        cache_dir=cache_dir,
+    )
+    values: dict[str, float] = {}
+    if not np.all(np.isfinite(fake)):
+        return values
+    for metric in applicable_metrics(inputs, metrics):
+        started = time.perf_counter()
+        values.update({k: float(v) for k, v in metric.compute(inputs).items()})
+        if timings is not None:
+            timings[metric.name] = time.perf_counter() - started
+    return values
+
+
+def metric_direction(output: str) -> str | None:
+    """``"higher"``/``"lower"`` is better for a metric output name, from the metric that gives it."""
+    for entry in metric_entries():
+        direction = entry.item.direction(output)
+        if direction is not None:
+            return direction
+    return None
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EvaluationInputs",
+    "Metric",
+    "applicable_metrics",
+    "evaluate",
+    "get_metric",
+    "list_metrics",
+    "metric_direction",
+    "metric_entries",
+    "mode_metrics",
+    "register_metric",
+    "unregister_metric",
+]

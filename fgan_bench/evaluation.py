@@ -1,0 +1,129 @@
+"""Evaluating a generator: during training (a Keras callback), at the end of a run, and
+afterwards (``python -m fgan_bench evaluate RUN_DIR``).
+
+All three draw generated samples from fixed noise, so evaluations of one run are
+comparable step to step, and hand them to :func:`fgan_bench.metrics.evaluate` together with
+the run's critic (for the variational estimate on held-out data) and, for the linear
+generator, its exact density.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fgan_bench._lazy import keras, tf
+from fgan_bench.errors import FganBenchError
+
+#: Offset of the evaluation noise seed from the run's seed (training never uses it).
+NOISE_SEED_OFFSET = 2_000_000_007 % 2**31
+EVALUATION = "evaluation.json"
+
+
+def generate(gan, num_samples: int, seed: int) -> np.ndarray:
+    """``num_samples`` generator outputs from fixed noise (the same for every call with this seed)."""
+    noise = tf.random.stateless_normal([num_samples, gan.latent_dim], seed=[seed, NOISE_SEED_OFFSET])
+    return np.asarray(gan.generator.predict(noise, batch_size=2048, verbose=0), dtype=np.float32)
+
+
+def evaluate_generator(
+    gan,
+    dataset,
+    samples: np.ndarray,
+    *,
+    seed: int,
+    metrics=None,
+    cache_dir=None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """The metrics for these samples of ``gan``'s generator, with its critic and exact density."""
+    from fgan_bench.metrics import evaluate
+    from fgan_bench.models import exact_density
+
+    def critic(x):
+        return gan.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
+
+    return evaluate(
+        dataset,
+        samples,
+        metrics,
+        seed=seed,
+        divergence=gan.divergence,
+        critic=critic,
+        generator_density=exact_density(gan.generator),
+        cache_dir=cache_dir,
+        timings=timings,
+    )
+
+
+def make_evaluation_callback():
+    """Defines :class:`PeriodicEvaluation` on first use (Keras is imported lazily)."""
+
+    class PeriodicEvaluation(keras.callbacks.Callback):
+        """Every ``every`` steps, evaluates the default metrics and adds them to the epoch's logs.
+
+        Placed before the CSV writer, its values land in ``metrics.csv`` on the rows of the
+        steps it evaluated (empty elsewhere).
+        """
+
+        def __init__(self, dataset, every: int, num_samples: int, seed: int, steps_per_epoch: int):
+            super().__init__()
+            self.dataset, self.every, self.num_samples, self.seed = dataset, every, num_samples, seed
+            self.steps_per_epoch = steps_per_epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            step = (epoch + 1) * self.steps_per_epoch
+            if logs is None or self.every <= 0 or step % self.every:
+                return
+            samples = generate(self.model, self.num_samples, self.seed)
+            logs.update(evaluate_generator(self.model, self.dataset, samples, seed=self.seed))
+
+    return PeriodicEvaluation
+
+
+def evaluate_run(
+    directory: str | Path, *, metrics=None, num_samples: int | None = None, cache_dir=None
+) -> dict[str, Any]:
+    """Recomputes a finished (or interrupted) run's metrics from its checkpoint.
+
+    Writes ``evaluation.json`` in the run directory and, for a finished run, updates the
+    ``quality`` entry of its ``result.json`` (atomically). Returns the evaluation.
+    """
+    import time
+
+    from fgan_bench.config import RunConfig
+    from fgan_bench.distribute import make_strategy
+    from fgan_bench.plugins import load_plugins
+    from fgan_bench.runner import CHECKPOINT, RESULT, build_trainer, write_json_atomically
+
+    directory = Path(directory)
+    if not (directory / "config.json").is_file() or not (directory / CHECKPOINT).is_file():
+        raise FganBenchError(f"{directory} is not a run directory with a checkpoint (config.json and {CHECKPOINT})")
+    config = RunConfig.from_dict(json.loads((directory / "config.json").read_text()))
+    load_plugins(config.plugins)
+    config = config.resolved()
+    gan, dataset = build_trainer(config, make_strategy("default"))
+    gan.load_weights(directory / CHECKPOINT)
+    count = num_samples or config.num_samples
+    samples = generate(gan, count, config.seed)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    values = evaluate_generator(
+        gan, dataset, samples, seed=config.seed, metrics=metrics, cache_dir=cache_dir, timings=timings
+    )
+    evaluation = {
+        "run_id": config.run_id,
+        "samples": count,
+        "metrics": values,
+        "seconds": time.perf_counter() - started,
+        "seconds_per_metric": timings,
+    }
+    write_json_atomically(directory / EVALUATION, evaluation)
+    if (directory / RESULT).exists():
+        result = json.loads((directory / RESULT).read_text())
+        result["quality"] = {**result.get("quality", {}), **values}
+        write_json_atomically(directory / RESULT, result)
+    return evaluation
