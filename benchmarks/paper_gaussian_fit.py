@@ -56,12 +56,12 @@ PAPER = ("kl", "reverse_kl", "jensen_shannon", "jeffrey", "pearson")
 TOLERANCE = 0.05
 
 
-def fit_one(spec: str, dataset, out: Path, seed: int) -> dict:
+def fit_one(spec: str, dataset, runs: Path, seed: int) -> dict:
     divergence = get_divergence(spec)
     started = time.perf_counter()
     minima = best_gaussian_fit(divergence, dataset)
     exact_seconds = time.perf_counter() - started
-    result = run(RunConfig(divergence=spec, dataset="mixture1d", model="linear", seed=seed), out, progress=False)
+    result = run(RunConfig(divergence=spec, dataset="mixture1d", seed=seed), runs, progress=False)
     best = minima[0]
     learned = result.get("generator_density", {"mean": [math.nan], "std": [math.nan]})
     mu_hat, sigma_hat = float(learned["mean"][0]), float(learned["std"][0])
@@ -153,6 +153,11 @@ def main() -> None:
     parser.add_argument("--out", default="reports/paper_gaussian_fit")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--divergences", nargs="+", default=SPECS)
+    parser.add_argument(
+        "--runs",
+        help="where the training runs are (<RUNS>/runs/<run-id>/; default: --out); "
+        "e.g. reports/synthetic or reports/paper_gaussian_fit from the sweeps, whose runs are reused",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -160,7 +165,7 @@ def main() -> None:
     started = time.perf_counter()
     rows = []
     for spec in args.divergences:
-        rows.append(fit_one(spec, dataset, out, args.seed))
+        rows.append(fit_one(spec, dataset, Path(args.runs) if args.runs else out, args.seed))
         row = rows[-1]
         print(
             f"{spec:16s} μ* {row['mu*']:.4f} μ̂ {row['mu_hat']:.4f}  σ* {row['sigma*']:.4f} σ̂ {row['sigma_hat']:.4f}"

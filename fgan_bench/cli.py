@@ -112,6 +112,7 @@ def _add_run_parser(commands) -> None:
             "beta1",
             "beta2",
             "momentum",
+            "clip_norm",
             "objective",
             "schedule",
             "critic_steps",
@@ -131,6 +132,7 @@ def _add_run_parser(commands) -> None:
         "filters": "DCGAN base filters",
         "strategy": "default, onedevice, mirrored or multiworker (TF_CONFIG)",
         "optimizer": "adam or sgd",
+        "clip_norm": "clip each network's gradient to this global norm; 0: none (default: 1 for vector data)",
         "log_every": "steps per metrics row and checkpoint",
         "num_samples": "final samples to save and evaluate",
         "eval_every": "evaluate the metrics every N steps too (0: at the end only)",
@@ -142,7 +144,7 @@ def _add_run_parser(commands) -> None:
             default = fields[name].default
             kind = (
                 float
-                if name in ("generator_lr", "critic_lr", "beta1", "beta2", "momentum")
+                if name in ("generator_lr", "critic_lr", "beta1", "beta2", "momentum", "clip_norm")
                 else (
                     int
                     if name
@@ -245,6 +247,21 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from fgan_bench.sweeps import run_sweep
+
+    failed = run_sweep(args.file, out=args.out, jobs=args.jobs, executor=args.executor,
+                       patterns=args.filter or (), dry_run=args.dry_run, report=not args.no_report)
+    return min(failed, 100)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from fgan_bench.sweeps.report import write_report
+
+    print(f"report: {write_report(args.sweep_dir)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fgan_bench",
@@ -259,6 +276,24 @@ def build_parser() -> argparse.ArgumentParser:
     list_parser.add_argument("what", choices=["divergences", "datasets", "metrics"], help="what to list")
     _add_plugins_option(list_parser, default=argparse.SUPPRESS)
     list_parser.set_defaults(handler=_list)
+
+    sweep_parser = commands.add_parser(
+        "sweep", help="run every combination of a sweep file (resumable); exit status: the number of failed runs"
+    )
+    sweep_parser.add_argument("file", metavar="FILE", help="a sweep definition, e.g. benchmarks/smoke.toml")
+    sweep_parser.add_argument("--jobs", type=int, default=1, help="runs at once, in separate processes (default 1)")
+    sweep_parser.add_argument("--executor", default="local", help="local (processes) or ray (Ray tasks)")
+    sweep_parser.add_argument("--filter", action="append", metavar="GLOB",
+                              help="only runs whose id or dataset/divergence/seed matches, e.g. 'ring8/kl/*'")
+    sweep_parser.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    sweep_parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    sweep_parser.add_argument("--out", default="reports", help="output root; the sweep goes to OUT/<name>/")
+    _add_plugins_option(sweep_parser, default=argparse.SUPPRESS)
+    sweep_parser.set_defaults(handler=_sweep)
+
+    report_parser = commands.add_parser("report", help="write a sweep's report.html and summary.csv")
+    report_parser.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a sweep folder, e.g. reports/smoke")
+    report_parser.set_defaults(handler=_report)
 
     evaluate_parser = commands.add_parser(
         "evaluate", help="recompute a run's metrics from its checkpoint (writes evaluation.json)"

@@ -33,6 +33,7 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "critic_lr": 2e-4,
         "num_samples": 2500,
         "optimizer": "adam",
+        "clip_norm": 1.0,
     },
     "image": {
         "model": "dcgan",
@@ -44,10 +45,18 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "critic_lr": 2e-4,
         "num_samples": 10000,
         "optimizer": "adam",
+        "clip_norm": 0.0,
     },
 }
 #: The paper's 1-D experiment (the ``linear`` model): single-step updates, batches of 1024, step size 0.01.
-LINEAR_DEFAULTS = {"steps": 20000, "batch_size": 1024, "generator_lr": 1e-2, "critic_lr": 1e-2, "optimizer": "adam"}
+LINEAR_DEFAULTS = {
+    "steps": 20000,
+    "batch_size": 1024,
+    "generator_lr": 1e-2,
+    "critic_lr": 1e-2,
+    "optimizer": "adam",
+    "clip_norm": 0.0,
+}
 
 OPTIMIZERS = ("adam", "sgd")
 _FILL = (
@@ -62,6 +71,7 @@ _FILL = (
     "critic_lr",
     "num_samples",
     "optimizer",
+    "clip_norm",
 )
 
 
@@ -84,6 +94,7 @@ class RunConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     momentum: float = 0.9
+    clip_norm: float | None = None
     objective: str = "saddle"
     schedule: str = "simultaneous"
     critic_steps: int = 1
@@ -119,6 +130,9 @@ class RunConfig:
         values = {
             name: getattr(self, name) if getattr(self, name) is not None else defaults.get(name) for name in _FILL
         }
+        for option, owner in MODEL_ONLY_OPTIONS.items():
+            if model != owner:
+                values[option] = None  # so that a resolved config resolves again to itself
         if model == "linear":
             values["latent_dim"] = dataset.dimension
         spe = 1 if self.strategy in ("mirrored", "multiworker") else self.steps_per_execution
@@ -150,6 +164,8 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value <= 0):
                 raise FganBenchError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if not self.clip_norm >= 0:
+            raise FganBenchError(f"--clip-norm must be ≥ 0 (0: no clipping), got {self.clip_norm!r}")
         for name in ("generator_lr", "critic_lr"):
             if not getattr(self, name) > 0:
                 raise FganBenchError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)!r}")
@@ -190,9 +206,12 @@ class RunConfig:
         return re.sub(r"[^A-Za-z0-9_.\-]+", "_", readable.replace(":", "_").replace("=", "-")) + f"-{digest}"
 
 
+#: Options that only one model takes.
+MODEL_ONLY_OPTIONS = {"width": "mlp", "depth": "mlp", "filters": "dcgan"}
+
+
 def _check_model_options(config: RunConfig, model: str) -> None:
-    only = {"width": "mlp", "depth": "mlp", "filters": "dcgan"}
-    for option, owner in only.items():
+    for option, owner in MODEL_ONLY_OPTIONS.items():
         if getattr(config, option) is not None and model != owner:
             raise FganBenchError(f"--{option} applies to the {owner} model only; this run uses model {model!r}")
 

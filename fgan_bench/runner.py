@@ -84,8 +84,9 @@ def _optimizer(config: RunConfig, learning_rate: float):
     import keras
 
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=config.momentum)
-    return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2)
+        return keras.optimizers.SGD(learning_rate, momentum=config.momentum, global_clipnorm=config.clip_norm or None)
+    return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2,
+                                 global_clipnorm=config.clip_norm or None)
 
 
 def build_trainer(config: RunConfig, strategy):

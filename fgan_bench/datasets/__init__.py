@@ -8,6 +8,7 @@ Plugin files may register datasets too; installed packages use the entry-point g
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 
@@ -71,11 +72,24 @@ def get_dataset(spec: str | Dataset) -> Dataset:
         parameters = ", ".join(inspect.signature(build).parameters) or "none"
         raise SpecError(f"dataset {parsed.name!r}: {error} (its parameters: {parameters})") from None
     try:
-        return build(*parsed.args, **dict(parsed.kwargs))
+        dataset = build(*parsed.args, **dict(parsed.kwargs))
     except ValueError as error:
         raise SpecError(f"dataset {spec!r}: {error}") from None
     except OSError as error:
         raise FganBenchError(f"dataset {spec!r}: {error}") from None
+    return _without_default_parameters(dataset, build)
+
+
+def _without_default_parameters(dataset: Dataset, build: DatasetBuilder) -> Dataset:
+    """The dataset with parameters at their defaults left out of its spec: ``mixture1d``, not
+    ``mixture1d:mu1=0.0,...``, so that specs, run ids and report labels stay short and one
+    dataset has one name."""
+    defaults = {name: p.default for name, p in inspect.signature(build).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    kept = {k: v for k, v in dataset.parameters.items() if k not in defaults or defaults[k] != v}
+    if len(kept) == len(dataset.parameters):
+        return dataset
+    return dataclasses.replace(dataset, parameters=kept)
 
 
 def list_datasets() -> list[str]:

@@ -1,0 +1,206 @@
+"""Sweep definitions: TOML files naming datasets × divergences × seeds × a grid of run options.
+
+::
+
+    [sweep]
+    name = "synthetic"                     # the output folder: <out>/<name>/
+    datasets = ["ring8", "grid25"]
+    divergences = ["kl", "gan", "alpha:0.5"]
+    seeds = [0, 1, 2]
+    plugins = ["../divergences"]           # optional, relative to this file
+
+    [defaults]                             # any `run` option, for every run
+    steps = 5000
+
+    [grid]                                 # every combination of these values
+    generator_lr = [1e-4, 2e-4]
+
+    [overrides.mixture1d]                  # options for one dataset only
+    model = "linear"
+
+Every run is a :class:`~fgan_bench.config.RunConfig`; its id is derived from its whole
+config, so a sweep run again finds the runs it already did. Errors name the file, the line
+and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from fgan_bench.config import RunConfig
+from fgan_bench.errors import FganBenchError
+
+#: Run options a sweep may set in [defaults], [grid] and [overrides.*].
+RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name not in ("divergence", "dataset", "plugins"))
+TABLES = ("sweep", "defaults", "grid", "overrides")
+SWEEP_KEYS = ("name", "datasets", "divergences", "seeds", "plugins", "description")
+
+
+def _line_of(text: str, table: str, key: str | None = None) -> int | None:
+    """The 1-based line of ``key`` inside ``[table]`` (or of the table header), if found."""
+    lines = text.splitlines()
+    header = re.compile(r"^\s*\[\s*" + re.escape(table) + r"\s*\]\s*(#.*)?$")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return None
+    if key is None:
+        return start + 1
+    pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for i in range(start + 1, len(lines)):
+        if lines[i].lstrip().startswith("["):
+            break
+        if pattern.match(lines[i]):
+            return i + 1
+    return start + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A parsed sweep file."""
+
+    name: str
+    path: Path
+    text: str
+    datasets: tuple[str, ...]
+    divergences: tuple[str, ...]
+    seeds: tuple[int, ...]
+    defaults: dict[str, Any]
+    grid: dict[str, list[Any]]
+    overrides: dict[str, dict[str, Any]]
+    plugins: tuple[str, ...]
+    description: str = ""
+
+    def error(self, message: str, table: str, key: str | None = None) -> FganBenchError:
+        line = _line_of(self.text, table, key)
+        return FganBenchError(f"{self.path}:{line or '?'}: {message}")
+
+    def configs(self) -> list[RunConfig]:
+        """Every run of the sweep (not yet resolved), in file order: dataset, divergence, grid, seed."""
+        names = list(self.grid)
+        runs = []
+        for dataset in self.datasets:
+            for divergence in self.divergences:
+                for values in itertools.product(*(self.grid[n] for n in names)):
+                    for seed in self.seeds:
+                        options = {
+                            **self.defaults,
+                            **dict(zip(names, values, strict=True)),
+                            **self.overrides.get(dataset, {}),
+                            "seed": seed,
+                        }
+                        runs.append(RunConfig(divergence=divergence, dataset=dataset, plugins=self.plugins, **options))
+        return runs
+
+    def resolved_configs(self) -> list[RunConfig]:
+        """:meth:`configs`, validated and with every default filled (errors name the file)."""
+        resolved = []
+        for config in self.configs():
+            try:
+                resolved.append(config.resolved())
+            except FganBenchError as error:
+                table, key = self._origin_of(str(error), config)
+                raise self.error(f"run {config.dataset} × {config.divergence}: {error}", table, key) from None
+        return resolved
+
+    def _origin_of(self, message: str, config: RunConfig) -> tuple[str, str | None]:
+        """Which table and key a resolution error most likely came from (for its line number)."""
+        for option in RUN_OPTIONS:
+            flag = f"--{option.replace('_', '-')}"
+            if flag in message or f"'{option}'" in message:
+                if option in self.overrides.get(config.dataset, {}):
+                    return f"overrides.{config.dataset}", option
+                if option in self.grid:
+                    return "grid", option
+                if option in self.defaults:
+                    return "defaults", option
+        if f"'{config.divergence}'" in message or "divergence" in message:
+            return "sweep", "divergences"
+        return "sweep", "datasets"
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Parses and checks a sweep file; raises a one-line FganBenchError naming file, line and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise FganBenchError(f"sweep file {path} does not exist")
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise FganBenchError(f"{path}: invalid TOML: {error}") from None
+
+    def fail(message: str, table: str, key: str | None = None) -> FganBenchError:
+        return FganBenchError(f"{path}:{_line_of(text, table, key) or '?'}: {message}")
+
+    for table in data:
+        if table not in TABLES:
+            raise fail(f"unknown table [{table}]; a sweep has {', '.join(f'[{t}]' for t in TABLES)}", table)
+    sweep = data.get("sweep")
+    if not isinstance(sweep, dict):
+        raise FganBenchError(f"{path}: missing the [sweep] table (name, datasets, divergences, seeds)")
+    for key in sweep:
+        if key not in SWEEP_KEYS:
+            raise fail(f"unknown key '{key}' in [sweep]; known: {', '.join(SWEEP_KEYS)}", "sweep", key)
+
+    def string_list(key: str, required: bool = True) -> tuple[str, ...]:
+        value = sweep.get(key, [] if not required else None)
+        if value is None or not isinstance(value, list) or (required and not value):
+            raise fail(f"[sweep] {key} must be a non-empty list", "sweep", key if key in sweep else None)
+        if not all(isinstance(v, str) for v in value):
+            raise fail(f'[sweep] {key} must list strings, e.g. ["ring8"]', "sweep", key)
+        return tuple(value)
+
+    name = sweep.get("name", path.stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        raise fail(f"[sweep] name must be a folder name (letters, digits, _ . -), got {name!r}", "sweep", "name")
+    seeds = sweep.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise fail("[sweep] seeds must be a non-empty list of non-negative integers", "sweep", "seeds")
+
+    def options(table: str, values: Any) -> dict[str, Any]:
+        if not isinstance(values, dict):
+            raise fail(f"[{table}] must be a table of run options", table)
+        for key in values:
+            if key not in RUN_OPTIONS:
+                raise fail(f"unknown run option '{key}' in [{table}]; known: {', '.join(RUN_OPTIONS)}", table, key)
+        return dict(values)
+
+    defaults = options("defaults", data.get("defaults", {}))
+    grid = options("grid", data.get("grid", {}))
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise fail(f"[grid] {key} must be a non-empty list of values", "grid", key)
+    datasets = string_list("datasets")
+    overrides_table = data.get("overrides", {})
+    if not isinstance(overrides_table, dict):
+        raise fail("[overrides] must hold one table per dataset, e.g. [overrides.mixture1d]", "overrides")
+    overrides = {}
+    for dataset, values in overrides_table.items():
+        if dataset not in datasets:
+            raise fail(
+                f"[overrides.{dataset}] names a dataset the sweep does not run ({', '.join(datasets)})",
+                f"overrides.{dataset}",
+            )
+        overrides[dataset] = options(f"overrides.{dataset}", values)
+    plugins = tuple(str((path.parent / p).resolve()) for p in string_list("plugins", required=False))
+    for plugin in plugins:
+        if not Path(plugin).exists():
+            raise fail(f"plugin path {plugin} does not exist", "sweep", "plugins")
+    return Sweep(
+        name=name,
+        path=path.resolve(),
+        text=text,
+        datasets=datasets,
+        divergences=string_list("divergences"),
+        seeds=tuple(seeds),
+        defaults=defaults,
+        grid=grid,
+        overrides=overrides,
+        plugins=plugins,
+        description=str(sweep.get("description", "")),
+    )

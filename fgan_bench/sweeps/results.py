@@ -1,0 +1,105 @@
+"""A sweep's results as tidy pandas tables, derived from its run directories.
+
+* :func:`results_table` — one row per run × metric: the run's whole config as columns, its
+  status (``completed``, ``diverged``, ``failed``, ``unfinished``), the failure reason or
+  divergence step, wall time and throughput, then ``metric`` and ``value``. Final training
+  values (``final_metrics``) and evaluation metrics (``quality``) both appear, the latter
+  prefixed by nothing, the former by ``train/``.
+* :func:`history_table` — one row per run × step × logged value, from ``metrics.csv``.
+
+Both are rebuilt from the run directories every time, so a killed sweep can never leave a
+duplicate or a half-written row in them; ``write_tables`` writes them atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fgan_bench.config import RunConfig
+
+RESULTS = "results.csv"
+HISTORY = "history.csv"
+#: Config columns that identify a run in tables and figures (the rest stay in results.csv).
+KEY_COLUMNS = ("dataset", "divergence", "seed")
+
+
+def _config_columns(config: RunConfig) -> dict:
+    return {k: (",".join(v) if isinstance(v, list) else v) for k, v in config.to_dict().items()}
+
+
+def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, float]]:
+    """(the run's columns, its metrics) from its directory."""
+    record = {"run_id": config.run_id, **_config_columns(config)}
+    metrics: dict[str, float] = {}
+    result_file, failure_file = directory / "result.json", directory / "failure.json"
+    if result_file.exists():
+        result = json.loads(result_file.read_text())
+        record.update(
+            status=result["status"],
+            wall_time_s=result.get("wall_time_s"),
+            steps_per_second=result.get("steps_per_second"),
+            steps_done=result.get("steps"),
+            diverged_step=(result.get("diverged") or {}).get("step"),
+            reason="",
+        )
+        if result["status"] == "diverged":
+            record["reason"] = f"non-finite loss or weights at step {record['diverged_step']}"
+        metrics.update(
+            {f"train/{k}": v for k, v in result.get("final_metrics", {}).items() if k not in ("step", "wall_time_s")}
+        )
+        metrics.update(result.get("quality", {}))
+    elif failure_file.exists():
+        record.update(status="failed", reason=json.loads(failure_file.read_text())["reason"])
+    else:
+        record.update(status="unfinished", reason="not run to the end yet")
+    return record, metrics
+
+
+def results_table(sweep_dir: str | Path, configs: Sequence[RunConfig]) -> pd.DataFrame:
+    """One row per run × metric (a run without metrics keeps one row with ``metric`` empty)."""
+    rows = []
+    for config in configs:
+        record, metrics = run_record(Path(sweep_dir) / "runs" / config.run_id, config)
+        if not metrics:
+            rows.append({**record, "metric": None, "value": np.nan})
+        rows.extend({**record, "metric": name, "value": float(value)} for name, value in metrics.items())
+    return pd.DataFrame(rows)
+
+
+def history_table(sweep_dir: str | Path, configs: Sequence[RunConfig], varying: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per run × step × logged value, with the key config columns (and ``varying`` ones)."""
+    frames = []
+    for config in configs:
+        path = Path(sweep_dir) / "runs" / config.run_id / "metrics.csv"
+        if not path.exists() or path.stat().st_size == 0:
+            continue
+        history = pd.read_csv(path).melt(id_vars=["step", "wall_time_s"], var_name="metric", value_name="value")
+        history = history.dropna(subset=["value"])
+        columns = _config_columns(config)
+        for name in ("run_id", *KEY_COLUMNS, *varying):
+            history[name] = config.run_id if name == "run_id" else columns[name]
+        frames.append(history)
+    if not frames:
+        return pd.DataFrame(columns=["run_id", *KEY_COLUMNS, "step", "wall_time_s", "metric", "value"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(temporary, index=False)
+    os.replace(temporary, path)
+
+
+def write_tables(sweep_dir: str | Path, configs: Sequence[RunConfig], varying: Sequence[str] = ()):
+    """Writes ``results.csv`` and ``history.csv``; returns both frames."""
+    sweep_dir = Path(sweep_dir)
+    results, history = results_table(sweep_dir, configs), history_table(sweep_dir, configs, varying)
+    write_csv_atomically(results, sweep_dir / RESULTS)
+    write_csv_atomically(history, sweep_dir / HISTORY)
+    return results, history

@@ -1,0 +1,123 @@
+"""``python -m fgan_bench sweep FILE``: expand, filter, run and report a sweep.
+
+The sweep folder ``<out>/<name>/`` holds ``sweep.toml`` (a copy of the file), ``sweep.json``
+(its resolved runs, so ``report`` needs nothing else), ``runs/<run-id>/`` for each run, and
+the tables and report written when the sweep ends.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fgan_bench.config import RunConfig
+from fgan_bench.errors import FganBenchError
+from fgan_bench.sweeps.definition import Sweep, load_sweep
+
+STATE = "sweep.json"
+
+
+def select(configs: Sequence[RunConfig], patterns: Sequence[str]) -> list[RunConfig]:
+    """Runs whose id, or ``dataset/divergence/seed``, matches any glob pattern (all when none)."""
+    if not patterns:
+        return list(configs)
+    chosen = []
+    for config in configs:
+        names = (config.run_id, f"{config.dataset}/{config.divergence}/{config.seed}")
+        if any(fnmatch.fnmatch(name, pattern) for name in names for pattern in patterns):
+            chosen.append(config)
+    return chosen
+
+
+def write_sweep_state(sweep: Sweep, configs: Sequence[RunConfig], sweep_dir: Path) -> None:
+    from fgan_bench.runner import write_json_atomically
+
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / "sweep.toml").write_text(sweep.text)
+    write_json_atomically(
+        sweep_dir / STATE,
+        {
+            "name": sweep.name,
+            "description": sweep.description,
+            "source": str(sweep.path),
+            "varying": list(sweep.grid),
+            "configs": [c.to_dict() for c in configs],
+        },
+    )
+
+
+def load_sweep_state(sweep_dir: str | Path) -> dict[str, Any]:
+    """The sweep's name, varying options, resolved run configs and file text, from its folder."""
+    sweep_dir = Path(sweep_dir)
+    if not (sweep_dir / STATE).is_file():
+        raise FganBenchError(
+            f"{sweep_dir} is not a sweep folder (no {STATE}); run `python -m fgan_bench sweep FILE` first"
+        )
+    state = json.loads((sweep_dir / STATE).read_text())
+    state["configs"] = [RunConfig.from_dict(c) for c in state["configs"]]
+    state["text"] = (sweep_dir / "sweep.toml").read_text() if (sweep_dir / "sweep.toml").exists() else ""
+    return state
+
+
+def run_sweep(
+    path: str | Path,
+    *,
+    out: str | Path = "reports",
+    jobs: int = 1,
+    executor: str = "local",
+    patterns: Sequence[str] = (),
+    dry_run: bool = False,
+    report: bool = True,
+) -> int:
+    """Runs a sweep file; returns the number of failed runs (the CLI's exit status, capped)."""
+    from fgan_bench.plugins import load_plugins
+    from fgan_bench.sweeps.execute import execute
+
+    sweep = load_sweep(path)
+    load_plugins(sweep.plugins)
+    configs = select(sweep.resolved_configs(), patterns)
+    sweep_dir = Path(out) / sweep.name
+    if dry_run:
+        for config in configs:
+            done = (sweep_dir / "runs" / config.run_id / "result.json").exists()
+            print(
+                f"{config.run_id}  {config.dataset} × {config.divergence}, seed {config.seed}, "
+                f"{config.steps} steps{'  (done)' if done else ''}"
+            )
+        print(f"{len(configs)} runs")
+        return 0
+    all_configs = sweep.resolved_configs()
+    write_sweep_state(sweep, all_configs, sweep_dir)
+    todo = [c for c in configs if not (sweep_dir / "runs" / c.run_id / "result.json").exists()]
+    print(
+        f"sweep {sweep.name}: {len(configs)} runs, {len(configs) - len(todo)} already done, "
+        f"{len(todo)} to run with {jobs} job(s) ({executor})",
+        flush=True,
+    )
+    started = time.perf_counter()
+    finished = 0
+
+    def progress(outcome: dict) -> None:
+        nonlocal finished
+        finished += 1
+        detail = f" ({outcome['reason']})" if outcome.get("reason") else ""
+        print(f"[{finished}/{len(todo)}] {outcome['run_id']}: {outcome['status']}{detail}", flush=True)
+
+    outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress)
+    failed = [o for o in outcomes if o["status"] == "failed"]
+    print(
+        f"sweep {sweep.name}: {len(outcomes)} run(s) in {time.perf_counter() - started:.0f} s; {len(failed)} failed",
+        flush=True,
+    )
+    if report:
+        from fgan_bench.sweeps.report import write_report
+
+        print(f"report: {write_report(sweep_dir)}")
+    for outcome in failed:
+        print(f"failed: {outcome['run_id']}: {outcome['reason']}", file=sys.stderr)
+    return len(failed)
