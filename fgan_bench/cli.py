@@ -251,7 +251,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from fgan_bench.sweeps import run_sweep
 
     failed = run_sweep(args.file, out=args.out, jobs=args.jobs, executor=args.executor,
-                       patterns=args.filter or (), dry_run=args.dry_run, report=not args.no_report)
+                       patterns=args.filter or (), dry_run=args.dry_run, report=not args.no_report,
+                       plugins=[*plugins.plugin_paths_from_environment(), *args.plugins])
     return min(failed, 100)
 
 

@@ -41,8 +41,9 @@ def test_fast_sampler_draws_the_exact_density(name):
 
 def test_mixture1d_is_configurable():
     default = get_dataset("mixture1d")
-    assert default.parameters == {"mu1": 0.0, "sigma1": 1.0, "mu2": 2.5, "sigma2": 0.6, "weight": 0.5}
+    assert default.spec == "mixture1d" and get_dataset("mixture1d:mu2=2.5").spec == "mixture1d"  # defaults left out
     moved = get_dataset("mixture1d:mu2=4")
+    assert moved.spec == "mixture1d:mu2=4.0"
     assert moved.distribution().mean().numpy()[0] == pytest.approx(2.0)
     with pytest.raises(fgan_bench.SpecError, match="mixture1d"):
         get_dataset("mixture1d:sigma3=1")
@@ -50,7 +51,9 @@ def test_mixture1d_is_configurable():
 
 def test_digits_are_real_images_in_tanh_range():
     digits = get_dataset("digits")
-    assert digits.kind == "image" and digits.shape == (8, 8, 1) and digits.array.shape == (1797, 8, 8, 1)
+    assert digits.kind == "image" and digits.shape == (8, 8, 1) and digits.array.shape == (1437, 8, 8, 1)
+    assert digits.test_array.shape == (360, 8, 8, 1) and digits.labelled  # a fixed split for the metrics
+    assert set(digits.labels) == set(digits.test_labels) == set(range(10))
     assert digits.array.min() == -1.0 and digits.array.max() == 1.0
 
 

@@ -176,3 +176,12 @@ def test_metrics_plug_in_and_clash_unless_replacing():
         unregister_metric("mean_norm")
     with pytest.raises(UnknownNameError, match="precision_recall"):
         get_metric("precision_recal")
+
+
+def test_cli_lists_the_metrics(capsys):
+    from fgan_bench import cli
+
+    assert cli.main(["list", "metrics"]) == 0
+    out = capsys.readouterr().out
+    for name in ("true_divergence", "parzen", "classifier", "precision_recall", "modes"):
+        assert name in out

@@ -92,6 +92,10 @@ batch_size = 512
         ),
         ("[sweep]\ndatasets = ['ring8'\n", r"sweep.toml: invalid TOML"),
         ("[sweeps]\n", r"sweep.toml:1: unknown table \[sweeps\]"),
+        (
+            "[sweep]\ndatasets = ['ring8']\ndivergences = ['kl']\nplugins = ['missing.py']\n",
+            r"sweep.toml:4: plugin path .*missing.py does not exist",
+        ),
     ],
 )
 def test_invalid_sweep_files_name_the_line_and_key(tmp_path, text, message):
@@ -135,6 +139,7 @@ def test_a_sweep_killed_mid_way_finishes_every_run_exactly_once(tmp_path):
         )
         if results and partial:
             break
+        assert process.poll() is None, process.stdout.read()  # the sweep must still be running
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -180,7 +185,6 @@ name = "mixed"
 datasets = ["exploding", "ring8"]
 divergences = ["kl"]
 seeds = [0]
-plugins = ["plugin.py"]
 [defaults]
 steps = 100
 log_every = 50

@@ -73,12 +73,21 @@ def run_sweep(
     patterns: Sequence[str] = (),
     dry_run: bool = False,
     report: bool = True,
+    plugins: Sequence[str] = (),
 ) -> int:
-    """Runs a sweep file; returns the number of failed runs (the CLI's exit status, capped)."""
+    """Runs a sweep file; returns the number of failed runs (the CLI's exit status, capped).
+
+    ``plugins`` (paths from ``--plugins`` or ``FGAN_BENCH_PLUGINS``) join the file's own, so
+    that every run's process loads them too.
+    """
+    import dataclasses
+
     from fgan_bench.plugins import load_plugins
     from fgan_bench.sweeps.execute import execute
 
     sweep = load_sweep(path)
+    extra = tuple(str(Path(p).resolve()) for p in plugins if str(Path(p).resolve()) not in sweep.plugins)
+    sweep = dataclasses.replace(sweep, plugins=sweep.plugins + extra)
     load_plugins(sweep.plugins)
     configs = select(sweep.resolved_configs(), patterns)
     sweep_dir = Path(out) / sweep.name
