@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -135,7 +137,11 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     y = np.asarray(fake, np.float64).reshape(len(fake), -1)
     mean_x, mean_y = x.mean(0), y.mean(0)
     cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
-    root = linalg.sqrtm(cov_x @ cov_y)
+    with warnings.catch_warnings():
+        # ReLU features with dead units make Σ singular; sqrtm warns but stays accurate, and a
+        # non-finite result is handled below.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(cov_x @ cov_y)
     if not np.all(np.isfinite(root)):  # near-singular product: regularise, as FID implementations do
         offset = 1e-6 * np.eye(len(cov_x))
         root = linalg.sqrtm((cov_x + offset) @ (cov_y + offset))
