@@ -48,12 +48,14 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "clip_norm": 0.0,
     },
 }
-#: The paper's 1-D experiment (the ``linear`` model): single-step updates, batches of 1024, step size 0.01.
+#: The paper's 1-D experiment (the ``linear`` model): single-step updates, batches of 1024. The
+#: paper's step size 0.01, taken as Adam's, saturates the tanh critic: reverse KL then ends with
+#: (μ̂, σ̂) 0.46 from the exact best fit; Adam at 1e-3 for 20,000 steps lands within 0.011.
 LINEAR_DEFAULTS = {
     "steps": 20000,
     "batch_size": 1024,
-    "generator_lr": 1e-2,
-    "critic_lr": 1e-2,
+    "generator_lr": 1e-3,
+    "critic_lr": 1e-3,
     "optimizer": "adam",
     "clip_norm": 0.0,
 }
