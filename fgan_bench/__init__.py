@@ -7,50 +7,75 @@ Public API::
     fgan_bench.list_divergences()
     fgan_bench.register_divergence(my_divergence)      # validated first
     fgan_bench.validate_divergence(kl).ok
+    fgan_bench.register_model(fgan_bench.Model(...))   # a generator/critic architecture
     fgan_bench.load_plugins(["divergences/"])
 
     result = fgan_bench.run(fgan_bench.RunConfig(divergence="kl", dataset="ring8"))
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
+    gan = fgan_bench.FGAN(generator, critic, kl)       # a keras.Model
+
+The package is lazy, as Keras and SciPy are: each public name is imported from its module on
+first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
+``--help`` answer without importing TensorFlow, while :class:`FGAN`, the callbacks and the
+models are ordinary classes in modules that import Keras at the top.
 """
 
-from fgan_bench.config import RunConfig
-from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
-from fgan_bench.divergences import (
-    Divergence,
-    DivergenceFamily,
-    Interval,
-    ValidationReport,
-    get_divergence,
-    list_divergences,
-    register_divergence,
-    unregister_divergence,
-    validate_divergence,
-)
-from fgan_bench.errors import (
-    FganBenchError,
-    InvalidDivergenceError,
-    PluginError,
-    RegistrationError,
-    SpecError,
-    UnknownNameError,
-)
-from fgan_bench.evaluation import evaluate_run
-from fgan_bench.metrics import Metric, evaluate, get_metric, list_metrics, register_metric
-from fgan_bench.plugins import load_plugins
-from fgan_bench.runner import run
-from fgan_bench.trainer import FGAN
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+#: Public name → the module that defines it.
+_EXPORTS = {
+    "RunConfig": "fgan_bench.config",
+    "Dataset": "fgan_bench.datasets",
+    "get_dataset": "fgan_bench.datasets",
+    "list_datasets": "fgan_bench.datasets",
+    "register_dataset": "fgan_bench.datasets",
+    "Divergence": "fgan_bench.divergences",
+    "DivergenceFamily": "fgan_bench.divergences",
+    "Interval": "fgan_bench.divergences",
+    "ValidationReport": "fgan_bench.divergences",
+    "get_divergence": "fgan_bench.divergences",
+    "list_divergences": "fgan_bench.divergences",
+    "register_divergence": "fgan_bench.divergences",
+    "unregister_divergence": "fgan_bench.divergences",
+    "validate_divergence": "fgan_bench.divergences",
+    "ConfigError": "fgan_bench.errors",
+    "FganBenchError": "fgan_bench.errors",
+    "InvalidDivergenceError": "fgan_bench.errors",
+    "PluginError": "fgan_bench.errors",
+    "RegistrationError": "fgan_bench.errors",
+    "SpecError": "fgan_bench.errors",
+    "UnknownNameError": "fgan_bench.errors",
+    "evaluate_run": "fgan_bench.evaluation",
+    "Metric": "fgan_bench.metrics",
+    "evaluate": "fgan_bench.metrics",
+    "get_metric": "fgan_bench.metrics",
+    "list_metrics": "fgan_bench.metrics",
+    "register_metric": "fgan_bench.metrics",
+    "Model": "fgan_bench.models",
+    "get_model": "fgan_bench.models",
+    "list_models": "fgan_bench.models",
+    "register_model": "fgan_bench.models",
+    "load_plugins": "fgan_bench.plugins",
+    "run": "fgan_bench.runner",
+    "FGAN": "fgan_bench.trainer",
+}
+
 __all__ = [
-    "FGAN",
+    "ConfigError",
     "Dataset",
     "Divergence",
     "DivergenceFamily",
+    "FGAN",
     "FganBenchError",
     "Interval",
     "InvalidDivergenceError",
     "Metric",
+    "Model",
     "PluginError",
     "RegistrationError",
     "RunConfig",
@@ -63,14 +88,61 @@ __all__ = [
     "get_dataset",
     "get_divergence",
     "get_metric",
+    "get_model",
     "list_datasets",
     "list_divergences",
     "list_metrics",
+    "list_models",
     "load_plugins",
     "register_dataset",
     "register_divergence",
     "register_metric",
+    "register_model",
     "run",
     "unregister_divergence",
     "validate_divergence",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fgan_bench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never run
+    from fgan_bench.config import RunConfig
+    from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
+    from fgan_bench.divergences import (
+        Divergence,
+        DivergenceFamily,
+        Interval,
+        ValidationReport,
+        get_divergence,
+        list_divergences,
+        register_divergence,
+        unregister_divergence,
+        validate_divergence,
+    )
+    from fgan_bench.errors import (
+        ConfigError,
+        FganBenchError,
+        InvalidDivergenceError,
+        PluginError,
+        RegistrationError,
+        SpecError,
+        UnknownNameError,
+    )
+    from fgan_bench.evaluation import evaluate_run
+    from fgan_bench.metrics import Metric, evaluate, get_metric, list_metrics, register_metric
+    from fgan_bench.models import Model, get_model, list_models, register_model
+    from fgan_bench.plugins import load_plugins
+    from fgan_bench.runner import run
+    from fgan_bench.trainer import FGAN

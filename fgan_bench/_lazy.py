@@ -1,4 +1,4 @@
-"""Deferred imports of TensorFlow, TensorFlow Probability and Keras.
+"""Deferred imports of TensorFlow, TensorFlow Probability and Keras, and a quiet TF start-up.
 
 Importing TensorFlow costs seconds. The command line must answer ``--help``, list
 divergences and reject bad options before paying that, so modules that only *call*
@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+import sys
+import tempfile
 import types
 from typing import Any
 
@@ -28,3 +31,46 @@ class DeferredModule(types.ModuleType):
 tf = DeferredModule("tensorflow")
 tfp = DeferredModule("tensorflow_probability")
 keras = DeferredModule("keras")
+
+
+#: TensorFlow's C++ start-up lines on a machine without a GPU: absl logging before its
+#: initialisation (which TF_CPP_MIN_LOG_LEVEL does not govern), the CUDA stub and cuInit.
+_STARTUP_NOISE = re.compile(
+    r"absl::InitializeLog|cudart_stub\.cc|Could not find cuda drivers|cuInit|cuda_platform\.cc|"
+    r"cuda_executor\.cc|Unable to register cu(DNN|FFT|BLAS) factory|computation_placer\.cc|"
+    r"cpu_feature_guard\.cc|To enable the following instructions|rebuild TensorFlow with the appropriate"
+)
+
+
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow, Keras and TFP and finds the devices, keeping TF's C++ start-up noise
+    off the console when there is no GPU.
+
+    Standard error (file descriptor 2, which the C++ side writes to directly) goes to a
+    temporary file meanwhile; afterwards every captured line is written back except the known
+    start-up lines (:data:`_STARTUP_NOISE`), and all of them where a GPU was found. Real
+    errors are never hidden.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    gpus = []
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+            import tensorflow
+            import tensorflow_probability  # noqa: F401
+
+            gpus = tensorflow.config.list_physical_devices("GPU")
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
+    kept = [line for line in lines if gpus or not _STARTUP_NOISE.search(line)]
+    if kept:
+        sys.stderr.write("".join(kept))
+        sys.stderr.flush()

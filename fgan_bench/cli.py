@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import difflib
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from fgan_bench import datasets, divergences, plugins
-from fgan_bench.errors import FganBenchError
+from fgan_bench.errors import ConfigError, FganBenchError
 
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -49,6 +51,15 @@ def _list(args: argparse.Namespace) -> int:
         rows = [["name", "description", "default", "source"]]
         for entry in metrics.metric_entries():
             rows.append([entry.name, entry.item.description, "yes" if entry.item.default else "no", entry.source])
+        print(_table(rows))
+        return 0
+    if args.what == "models":
+        from fgan_bench import models
+
+        rows = [["name", "data", "options", "description", "source"]]
+        for entry in models.model_entries():
+            model = entry.item
+            rows.append([entry.name, model.kind, ", ".join(model.options) or "-", model.description, entry.source])
         print(_table(rows))
         return 0
     if args.what == "datasets":
@@ -87,92 +98,58 @@ def _check_divergence(args: argparse.Namespace) -> int:
     return EXIT_CHECK_FAILED if failed else 0
 
 
+def _number(kind: type):
+    """An argparse type for ``kind`` (int or float) whose error names the expected type."""
+
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _add_run_parser(commands) -> None:
-    from fgan_bench.config import RunConfig
+    """``run``: one flag per :class:`~fgan_bench.config.RunConfig` field, from its :class:`Option`."""
+    from fgan_bench.config import OPTIONS, RunConfig, field_type
 
     run_parser = commands.add_parser(
         "run",
         help="train one f-GAN",
-        description="Train one f-GAN and write reports/runs/<run-id>/.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train one f-GAN and write reports/runs/<run-id>/. Defaults that depend on the data "
+        "(vector data or images) or on the model say so.",
     )
-    run_parser.add_argument("--divergence", help="divergence spec, e.g. reverse_kl, alpha:0.5 (required)")
-    run_parser.add_argument(
-        "--dataset",
-        default="ring8",
-        help="dataset spec: ring8, grid25, spiral, mixture1d, digits, mnist, fashion_mnist, file:path=FILE",
-    )
-    groups = {
-        "training": [
-            "steps",
-            "batch_size",
-            "generator_lr",
-            "critic_lr",
-            "optimizer",
-            "beta1",
-            "beta2",
-            "momentum",
-            "clip_norm",
-            "objective",
-            "schedule",
-            "critic_steps",
-            "seed",
-        ],
-        "model": ["model", "latent_dim", "width", "depth", "filters"],
-        "execution": ["strategy", "steps_per_execution", "log_every", "num_samples", "eval_every"],
-    }
-    helps = {
-        "steps": "training steps (generator updates)",
-        "objective": "saddle or nonsaturating",
-        "schedule": "simultaneous (f-GAN single-step) or alternating",
-        "critic_steps": "critic updates per generator update (alternating)",
-        "model": "mlp, dcgan or linear (default: the dataset's)",
-        "width": "MLP hidden units",
-        "depth": "MLP hidden layers",
-        "filters": "DCGAN base filters",
-        "strategy": "default, onedevice, mirrored or multiworker (TF_CONFIG)",
-        "optimizer": "adam or sgd",
-        "clip_norm": "clip each network's gradient to this global norm; 0: none (default: 1 for vector data)",
-        "log_every": "steps per metrics row and checkpoint",
-        "num_samples": "final samples to save and evaluate",
-        "eval_every": "evaluate the metrics every N steps too (0: at the end only)",
-    }
-    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
-    for title, names in groups.items():
-        group = run_parser.add_argument_group(title)
-        for name in names:
-            default = fields[name].default
-            kind = (
-                float
-                if name in ("generator_lr", "critic_lr", "beta1", "beta2", "momentum", "clip_norm")
-                else (
-                    int
-                    if name
-                    in (
-                        "steps",
-                        "batch_size",
-                        "critic_steps",
-                        "seed",
-                        "latent_dim",
-                        "width",
-                        "depth",
-                        "filters",
-                        "steps_per_execution",
-                        "log_every",
-                        "num_samples",
-                        "eval_every",
-                    )
-                    else str
-                )
+    groups = {}
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    for name, meta in OPTIONS.items():
+        if not meta.cli:
+            continue
+        if meta.group not in groups:
+            groups[meta.group] = run_parser.add_argument_group(meta.group)
+        kind = field_type(name)
+        default = meta.default_text or (
+            "off" if defaults[name] is False else "on" if defaults[name] is True else f"{defaults[name]}"
+        )
+        choices = meta.choices() if callable(meta.choices) else meta.choices
+        help_text = meta.help + (f": {', '.join(choices)}" if choices and name != "model" else "")
+        flag = f"--{name.replace('_', '-')}"
+        if kind is bool:
+            groups[meta.group].add_argument(flag, dest=name, action="store_true", default=argparse.SUPPRESS,
+                                            help=f"{help_text} (default: {default})")
+        else:
+            groups[meta.group].add_argument(
+                flag, dest=name, type=_number(kind) if kind in (int, float) else str, default=argparse.SUPPRESS,
+                metavar=name.upper(), help=f"{help_text} (default: {default})",
             )
-            group.add_argument(
-                f"--{name.replace('_', '-')}", dest=name, type=kind, default=default, help=helps.get(name, " ")
-            )
-    execution = run_parser.add_argument_group("execution")
-    execution.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 compute")
-    execution.add_argument("--jit", action="store_true", help="XLA-compile the training step")
-    output = run_parser.add_argument_group("output")
-    output.add_argument("--out", default="reports", help="output root; runs go to OUT/runs/<run-id>/")
+    output = groups.setdefault("output", run_parser.add_argument_group("output"))
+    output.add_argument("--config", metavar="CONFIG_JSON",
+                        help="start from a stored config.json (or run directory); other flags override it")
+    output.add_argument("--out", default="reports", help="output root; runs go to OUT/runs/<run-id>/ "
+                        "(default: reports)")
     output.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
     output.add_argument("--overwrite", action="store_true", help="start afresh over an existing run directory")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -180,37 +157,46 @@ def _add_run_parser(commands) -> None:
     run_parser.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _stored_config(path: str | Path):
+    """The config stored at ``path``: a ``config.json`` or a run directory holding one."""
+    from fgan_bench import rundir
     from fgan_bench.config import RunConfig
 
+    path = Path(path)
+    return rundir.read_config(path) if path.is_dir() else RunConfig.from_dict(rundir.read_json(path))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fgan_bench.config import OPTIONS, RunConfig
+    from fgan_bench.runner import run
+
+    given = {name: getattr(args, name) for name in OPTIONS if hasattr(args, name)}
     if args.resume:
         directory = Path(args.resume)
-        if not (directory / "config.json").is_file():
-            raise FganBenchError(f"{directory} is not a run directory (no config.json)")
-        config = RunConfig.from_dict(json.loads((directory / "config.json").read_text()))
+        config = _stored_config(directory)
         plugins.load_plugins(config.plugins)
         out = directory.parent.parent
     else:
-        if not args.divergence:
+        base = {}
+        if args.config:
+            stored = _stored_config(args.config)
+            plugins.load_plugins(stored.plugins)
+            base = stored.to_dict()
+        values = {**base, **given}
+        named = [str(Path(p).resolve()) for p in args.plugins]
+        values["plugins"] = list(dict.fromkeys([*base.get("plugins", ()), *named]))
+        if not values.get("divergence"):
             raise FganBenchError(
                 "run needs --divergence SPEC, e.g. --divergence reverse_kl (see: python -m fgan_bench list divergences)"
             )
-        names = [f.name for f in dataclasses.fields(RunConfig) if f.name != "plugins"]
-        values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-        config = RunConfig(**values, plugins=tuple(str(Path(p).resolve()) for p in args.plugins))
+        config = RunConfig.from_dict(values)
         out = args.out
-    from fgan_bench.runner import run
-
-    resolved = config.resolved()
-    print(
-        f"run {resolved.run_id}: {resolved.divergence} on {resolved.dataset}, {resolved.steps} steps "
-        f"(model {resolved.model}, batch {resolved.batch_size}, seed {resolved.seed}, strategy {resolved.strategy})"
-    )
-    result = run(config, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet)
-    directory = Path(out) / "runs" / resolved.run_id
+    result = run(config, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
+                 announce=True)
+    directory = Path(out) / "runs" / result["run_id"]
     if result.get("already_done"):
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
-    quality = _summary(result.get("quality", {}), resolved.divergence)
+    quality = _summary(result.get("quality", {}), divergences.get_divergence(config.divergence).spec)
     estimate = result.get("final_metrics", {}).get("divergence_estimate")
     print(
         f"{result['status']} at step {result['steps']} in {result['wall_time_s']:.1f} s"
@@ -263,8 +249,40 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+#: A number, including negative ones and exponents (``-1e-3``), ``inf`` and ``nan``: a value, never a flag.
+_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with what Python 3.11's lacks: ``-1e-3`` read as a number, and a did-you-mean for
+    a mistyped option (over every subcommand's options)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NUMBER
+
+    def _all_option_strings(self) -> list[str]:
+        names = list(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for parser in action.choices.values():
+                    names += list(parser._option_string_actions)
+        return names
+
+    def error(self, message: str):
+        match = re.match(r"unrecognized arguments: (.*)", message)
+        if match:
+            for word in match.group(1).split():
+                if word.startswith("--"):
+                    close = difflib.get_close_matches(word.split("=")[0], self._all_option_strings(), n=1, cutoff=0.6)
+                    if close:
+                        message += f"; did you mean {close[0]}?"
+                        break
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m fgan_bench",
         description="fgan-bench: which f-divergence should you train your GAN with, on your data?",
     )
@@ -273,8 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_parser(commands)
 
-    list_parser = commands.add_parser("list", help="list registered divergences, datasets or metrics")
-    list_parser.add_argument("what", choices=["divergences", "datasets", "metrics"], help="what to list")
+    list_parser = commands.add_parser("list", help="list registered divergences, datasets, metrics or models")
+    list_parser.add_argument("what", choices=["divergences", "datasets", "metrics", "models"], help="what to list")
     _add_plugins_option(list_parser, default=argparse.SUPPRESS)
     list_parser.set_defaults(handler=_list)
 
@@ -315,16 +333,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEBUG_VARIABLE = "FGAN_BENCH_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
+    """Runs the command line; returns the exit status.
+
+    No command prints a Python traceback unless ``FGAN_BENCH_DEBUG=1``: a user error is one
+    line naming the fix (status 2), an unexpected exception one line with its type (status 1).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
     try:
         plugins.load_plugins([*plugins.plugin_paths_from_environment(), *args.plugins])
         return args.handler(args)
+    except ConfigError as error:
+        print(f"{parser.prog}: error: {error.worded(error.flag)}", file=sys.stderr)
+        return EXIT_USAGE
     except FganBenchError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - the last guard: one line, never a traceback
+        if debug:
+            raise
+        message = str(error).strip().splitlines()
+        print(
+            f"{parser.prog}: error: {type(error).__name__}: {message[-1] if message else ''} "
+            f"(set {DEBUG_VARIABLE}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_CHECK_FAILED

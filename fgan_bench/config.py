@@ -1,9 +1,12 @@
 """The complete configuration of one training run, its validation and its identity.
 
-:class:`RunConfig` holds every option of ``python -m fgan_bench run``. Options left ``None``
-are filled from the dataset's suggestions and the global defaults by :meth:`resolved`;
+:class:`RunConfig` holds every option of ``python -m fgan_bench run``; each field carries an
+:class:`Option` (help, choices, value check, how its default is stated), from which the
+command line's ``run`` flags are generated. Options left ``None`` are filled from the
+dataset's suggestions, the model's and the global defaults by :meth:`resolved`;
 the resolved config is what ``config.json`` stores, so re-running from it reproduces the
-run. Validation happens here, before TensorFlow starts: every error is one line.
+run. Validation happens here, before TensorFlow starts: every error is a
+:class:`~fgan_bench.errors.ConfigError` (option, value, reason).
 """
 
 from __future__ import annotations
@@ -11,24 +14,25 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from fgan_bench import distribute, losses, models, trainer
+from fgan_bench import distribute, losses
 from fgan_bench.datasets import Dataset, get_dataset
 from fgan_bench.divergences import get_divergence
-from fgan_bench.errors import FganBenchError
+from fgan_bench.errors import ConfigError, FganBenchError
+from fgan_bench.models.base import MODEL_OPTIONS
 
-#: Defaults by data kind, used where neither the user nor the dataset chose. The vector
-#: defaults are one setting for every divergence, chosen on ring8 (see the README's table).
+#: Defaults by data kind, used where neither the user, the model nor the dataset chose. The
+#: vector defaults are one setting for every divergence, chosen on ring8 (see the README's table).
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "vector": {
         "model": "mlp",
         "steps": 10000,
         "batch_size": 256,
         "latent_dim": 16,
-        "width": 128,
-        "depth": 2,
         "generator_lr": 2e-4,
         "critic_lr": 2e-4,
         "num_samples": 2500,
@@ -40,7 +44,6 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "steps": 3000,
         "batch_size": 64,
         "latent_dim": 32,
-        "filters": 64,
         "generator_lr": 2e-4,
         "critic_lr": 2e-4,
         "num_samples": 10000,
@@ -48,19 +51,8 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "clip_norm": 0.0,
     },
 }
-#: The paper's 1-D experiment (the ``linear`` model): single-step updates, batches of 1024. The
-#: paper's step size 0.01, taken as Adam's, saturates the tanh critic: reverse KL then ends with
-#: (μ̂, σ̂) 0.46 from the exact best fit; Adam at 1e-3 for 20,000 steps lands within 0.011.
-LINEAR_DEFAULTS = {
-    "steps": 20000,
-    "batch_size": 1024,
-    "generator_lr": 1e-3,
-    "critic_lr": 1e-3,
-    "optimizer": "adam",
-    "clip_norm": 0.0,
-}
-
 OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("simultaneous", "alternating")
 _FILL = (
     "model",
     "steps",
@@ -77,116 +69,226 @@ _FILL = (
 )
 
 
+# Value checks: each returns the reason a value is invalid, or None.
+def _positive(value) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+def _at_least_zero(value) -> str | None:
+    return None if value >= 0 else "must be ≥ 0"
+
+
+def _unit_interval(value) -> str | None:
+    return None if 0 <= value < 1 else "must be in [0, 1)"
+
+
+def _seed(value) -> str | None:
+    return None if 0 <= value < 2**32 else "must be in [0, 2**32)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """How a :class:`RunConfig` field is typed, documented, checked and offered on the command line.
+
+    Args:
+        help: one line for ``run --help``.
+        group: the ``--help`` section.
+        choices: the allowed values (a callable: looked up when needed, e.g. a registry).
+        check: ``value -> reason or None``, applied to every value that is set.
+        default_text: how ``--help`` states a default that depends on the data or model.
+        identity: part of the run's identity (its id hash); output-only options are not.
+        cli: offered as a ``run`` flag.
+    """
+
+    help: str
+    group: str = "training"
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None
+    check: Callable[[Any], str | None] | None = None
+    default_text: str | None = None
+    identity: bool = True
+    cli: bool = True
+
+
+def option(default, help: str, **kwargs) -> Any:  # noqa: A002 - mirrors argparse
+    return dataclasses.field(default=default, metadata={"option": Option(help, **kwargs)})
+
+
+def _by_kind(name: str, model_note: bool = True) -> str:
+    """``"10000 (vector data) / 3000 (images), 20000 with --model linear"``: a default that depends on the data."""
+    text = f"{KIND_DEFAULTS['vector'][name]:g} (vector data) / {KIND_DEFAULTS['image'][name]:g} (images)" \
+        if not isinstance(KIND_DEFAULTS["vector"][name], str) else \
+        f"{KIND_DEFAULTS['vector'][name]} (vector data) / {KIND_DEFAULTS['image'][name]} (images)"
+    if model_note:
+        from fgan_bench.models import LINEAR_DEFAULTS
+
+        if name in LINEAR_DEFAULTS:
+            text += f", {LINEAR_DEFAULTS[name]:g} with --model linear"
+    return text
+
+
+def _model_names() -> Sequence[str]:
+    from fgan_bench.models import list_models
+
+    return list_models()
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Every option of a training run (``None``: the dataset's or the global default)."""
+    """Every option of a training run (``None``: the dataset's, the model's or the global default)."""
 
-    divergence: str
-    dataset: str = "ring8"
-    steps: int | None = None
-    batch_size: int | None = None
-    latent_dim: int | None = None
-    model: str | None = None
-    width: int | None = None
-    depth: int | None = None
-    filters: int | None = None
-    optimizer: str | None = None
-    generator_lr: float | None = None
-    critic_lr: float | None = None
-    beta1: float = 0.5
-    beta2: float = 0.999
-    momentum: float = 0.9
-    clip_norm: float | None = None
-    objective: str = "saddle"
-    schedule: str = "simultaneous"
-    critic_steps: int = 1
-    seed: int = 0
-    strategy: str = "default"
-    mixed_precision: bool = False
-    jit: bool = False
-    steps_per_execution: int = 50
-    log_every: int | None = None
-    num_samples: int | None = None
-    eval_every: int = 0
-    plugins: tuple[str, ...] = ()
+    divergence: str = option(None, "divergence spec, e.g. reverse_kl, alpha:0.5 (required)", group="data",
+                             default_text="none: required")
+    dataset: str = option("ring8", "dataset spec: ring8, grid25, spiral, mixture1d, digits, mnist, fashion_mnist, "
+                          "file:path=FILE", group="data")
+    steps: int | None = option(None, "training steps (generator updates)", check=_positive,
+                               default_text=_by_kind("steps"))
+    batch_size: int | None = option(None, "examples per batch", check=_positive,
+                                    default_text=_by_kind("batch_size"))
+    latent_dim: int | None = option(None, "generator noise dimension", group="model", check=_positive,
+                                    default_text=_by_kind("latent_dim", model_note=False)
+                                    + ", the data's dimension with --model linear")
+    model: str | None = option(None, "generator/critic architecture (see: list models)", group="model",
+                               choices=_model_names,
+                               default_text="mlp (vector data) / dcgan (images); linear for mixture1d")
+    width: int | None = option(None, "MLP hidden units", group="model", check=_positive, default_text="128 (mlp)")
+    depth: int | None = option(None, "MLP hidden layers", group="model", check=_at_least_zero,
+                               default_text="2 (mlp)")
+    filters: int | None = option(None, "DCGAN base filters", group="model", check=_positive,
+                                 default_text="64 (dcgan)")
+    optimizer: str | None = option(None, "optimizer of both networks", choices=OPTIMIZERS,
+                                   default_text="adam")
+    generator_lr: float | None = option(None, "generator learning rate", check=_positive,
+                                        default_text=_by_kind("generator_lr"))
+    critic_lr: float | None = option(None, "critic learning rate", check=_positive,
+                                     default_text=_by_kind("critic_lr"))
+    beta1: float = option(0.5, "Adam's β₁", check=_unit_interval)
+    beta2: float = option(0.999, "Adam's β₂", check=_unit_interval)
+    momentum: float = option(0.9, "SGD momentum", check=_unit_interval)
+    clip_norm: float | None = option(None, "clip each network's gradient to this global norm; 0: none",
+                                     check=_at_least_zero, default_text=_by_kind("clip_norm"))
+    objective: str = option("saddle", "generator objective", choices=losses.OBJECTIVES)
+    schedule: str = option("simultaneous", "simultaneous (f-GAN single-step) or alternating", choices=SCHEDULES)
+    critic_steps: int = option(1, "critic updates per generator update (alternating)", check=_positive)
+    seed: int = option(0, "random seed", check=_seed)
+    strategy: str = option("default", "tf.distribute strategy (multiworker: from TF_CONFIG)", group="execution",
+                           choices=distribute.STRATEGIES)
+    mixed_precision: bool = option(False, "mixed_bfloat16 compute", group="execution")
+    jit: bool = option(False, "XLA-compile the training step", group="execution")
+    steps_per_execution: int = option(50, "training steps per tf.function call", group="execution",
+                                      check=_positive)
+    log_every: int | None = option(None, "steps per metrics row and checkpoint", group="execution",
+                                   check=_positive, default_text="steps/20 (about 20 rows)")
+    num_samples: int | None = option(None, "final samples to save and evaluate", group="execution",
+                                     check=_positive, default_text=_by_kind("num_samples", model_note=False))
+    eval_every: int = option(0, "evaluate the metrics every N steps too (0: at the end only)", group="execution",
+                             check=_at_least_zero)
+    tensorboard: bool = option(False, "write TensorBoard scalars and sample images to <run>/tensorboard/",
+                               group="output", identity=False)
+    isolate: bool = option(False, "sweeps: train this run in a fresh process of its own", identity=False,
+                           cli=False)
+    plugins: tuple[str, ...] = option((), "plugin paths the run needs", cli=False)
+
+    def check_types(self) -> None:
+        """Every set value has its field's type (a TOML string where a number belongs fails here)."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            expected = _field_type(field)
+            if expected is bool:
+                ok = isinstance(value, bool)
+            elif expected is int:
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif expected is float:
+                ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            elif expected is str:
+                ok = isinstance(value, str)
+            else:
+                ok = isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)
+            if not ok:
+                noun = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+                raise ConfigError(field.name, value, f"must be {noun.get(expected, 'a list of paths')}")
 
     def resolved(self) -> RunConfig:
-        """Validates the options and fills every ``None``; raises a one-line FganBenchError."""
-        divergence = get_divergence(self.divergence)
-        dataset = get_dataset(self.dataset)
-        model = self.model or dataset.defaults.get("model") or KIND_DEFAULTS[dataset.kind]["model"]
-        if model not in models.MODELS:
-            raise FganBenchError(f"unknown model {model!r}; choose one of {', '.join(models.MODELS)}")
-        if models.MODEL_KINDS[model] != dataset.kind:
-            raise FganBenchError(
-                f"dataset {dataset.name!r} is {dataset.kind} data but model {model!r} is for "
-                f"{models.MODEL_KINDS[model]} data; use --model {'dcgan' if dataset.kind == 'image' else 'mlp'}"
+        """Validates the options and fills every ``None``; raises a one-line ConfigError."""
+        return self.resolved_with_dataset()[0]
+
+    def resolved_with_dataset(self) -> tuple[RunConfig, Dataset]:
+        """:meth:`resolved`, and the :class:`Dataset` it resolved (built once, to be passed down)."""
+        from fgan_bench.models import get_model
+
+        self.check_types()
+        if self.divergence is None:
+            raise ConfigError("divergence", None, "is required, e.g. reverse_kl (see: list divergences)")
+        try:
+            divergence = get_divergence(self.divergence)
+        except FganBenchError as error:
+            raise ConfigError("divergence", self.divergence, str(error)) from None
+        try:
+            dataset = get_dataset(self.dataset)
+        except FganBenchError as error:
+            raise ConfigError("dataset", self.dataset, str(error)) from None
+        model_name = self.model or dataset.defaults.get("model") or KIND_DEFAULTS[dataset.kind]["model"]
+        try:
+            model = get_model(model_name)
+        except FganBenchError as error:
+            raise ConfigError("model", model_name, str(error)) from None
+        if model.kind != dataset.kind:
+            raise ConfigError(
+                "model", model_name,
+                f"dataset {dataset.name!r} is {dataset.kind} data but model {model_name!r} is for "
+                f"{model.kind} data; use --model {KIND_DEFAULTS[dataset.kind]['model']}",
             )
-        _check_model_options(self, model)
-        defaults = {
-            **KIND_DEFAULTS[dataset.kind],
-            **(LINEAR_DEFAULTS if model == "linear" else {}),
-            **dataset.defaults,
-            "model": model,
-        }
+        for name in MODEL_OPTIONS:
+            if getattr(self, name) is not None and name not in model.options:
+                raise ConfigError(name, getattr(self, name), f"does not apply to model {model_name!r}")
+        defaults = {**KIND_DEFAULTS[dataset.kind], **model.defaults, **dataset.defaults, "model": model_name}
         values = {
             name: getattr(self, name) if getattr(self, name) is not None else defaults.get(name) for name in _FILL
         }
-        for option, owner in MODEL_ONLY_OPTIONS.items():
-            if model != owner:
-                values[option] = None  # so that a resolved config resolves again to itself
-        if model == "linear":
+        for name in MODEL_OPTIONS:
+            if name not in model.options:
+                values[name] = None  # so that a resolved config resolves again to itself
+        if model.latent_is_data_dimension:
             values["latent_dim"] = dataset.dimension
         spe = 1 if self.strategy in ("mirrored", "multiworker") else self.steps_per_execution
-        log_every = self.log_every or _default_log_every(values["steps"], spe)
+        if isinstance(values["steps"], int) and values["steps"] > 0 and spe > 0:
+            log_every = self.log_every or _default_log_every(values["steps"], spe)
+        else:
+            log_every = self.log_every
         config = dataclasses.replace(
             self,
             divergence=divergence.spec,
             dataset=dataset.spec,
             log_every=log_every,
-            steps_per_execution=min(spe, log_every),
+            steps_per_execution=min(spe, log_every or spe),
             plugins=tuple(self.plugins),
             **values,
         )
         config.check()
-        return config
+        return config, dataset
 
     def check(self) -> None:
-        """Range checks of a resolved config."""
-        positive = (
-            "steps",
-            "batch_size",
-            "latent_dim",
-            "critic_steps",
-            "steps_per_execution",
-            "log_every",
-            "num_samples",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value <= 0):
-                raise FganBenchError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
-        if not self.clip_norm >= 0:
-            raise FganBenchError(f"--clip-norm must be ≥ 0 (0: no clipping), got {self.clip_norm!r}")
-        for name in ("generator_lr", "critic_lr"):
-            if not getattr(self, name) > 0:
-                raise FganBenchError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)!r}")
+        """Types, ranges and choices of every set value, then the relations between options."""
+        self.check_types()
+        for field in dataclasses.fields(self):
+            meta = field.metadata["option"]
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            if meta.check is not None and (reason := meta.check(value)) is not None:
+                raise ConfigError(field.name, value, reason)
+            choices = meta.choices() if callable(meta.choices) else meta.choices
+            if choices is not None and value not in choices:
+                raise ConfigError(field.name, value, f"must be one of {', '.join(choices)}")
         if self.steps % self.log_every:
-            raise FganBenchError(f"--steps ({self.steps}) must be a multiple of --log-every ({self.log_every})")
-        if not isinstance(self.eval_every, int) or self.eval_every < 0 or self.eval_every % self.log_every:
-            raise FganBenchError(f"--eval-every must be 0 (at the end only) or a multiple of --log-every "
-                                 f"({self.log_every}), got {self.eval_every!r}")
-        choices = {
-            "objective": losses.OBJECTIVES,
-            "schedule": trainer.SCHEDULES,
-            "strategy": distribute.STRATEGIES,
-            "optimizer": OPTIMIZERS,
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise FganBenchError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+            raise ConfigError("steps", self.steps, f"must be a multiple of --log-every ({self.log_every})")
+        if self.eval_every % self.log_every:
+            raise ConfigError("eval_every", self.eval_every,
+                              f"must be 0 (at the end only) or a multiple of --log-every ({self.log_every})")
         if self.schedule == "simultaneous" and self.critic_steps != 1:
-            raise FganBenchError("--critic-steps > 1 needs --schedule alternating (simultaneous makes one of each)")
+            raise ConfigError("critic_steps", self.critic_steps,
+                              "> 1 needs --schedule alternating (simultaneous makes one of each)")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
@@ -197,25 +299,33 @@ class RunConfig:
         unknown = set(values) - names
         if unknown:
             raise FganBenchError(f"unknown run option(s) {', '.join(sorted(unknown))}")
-        values = {k: tuple(v) if k == "plugins" else v for k, v in values.items()}
+        values = {k: tuple(v) if k == "plugins" and isinstance(v, list) else v for k, v in values.items()}
         return cls(**values)
 
     @property
     def run_id(self) -> str:
         """``<dataset>-<divergence>-s<seed>-<hash of the whole config>``: stable, readable, unique."""
-        digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        identity = {k: v for k, v in self.to_dict().items() if OPTIONS[k].identity}
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
         readable = f"{self.dataset}-{self.divergence}-s{self.seed}"
         return re.sub(r"[^A-Za-z0-9_.\-]+", "_", readable.replace(":", "_").replace("=", "-")) + f"-{digest}"
 
 
-#: Options that only one model takes.
-MODEL_ONLY_OPTIONS = {"width": "mlp", "depth": "mlp", "filters": "dcgan"}
+#: Each field's :class:`Option`.
+OPTIONS: dict[str, Option] = {f.name: f.metadata["option"] for f in dataclasses.fields(RunConfig)}
 
 
-def _check_model_options(config: RunConfig, model: str) -> None:
-    for option, owner in MODEL_ONLY_OPTIONS.items():
-        if getattr(config, option) is not None and model != owner:
-            raise FganBenchError(f"--{option} applies to the {owner} model only; this run uses model {model!r}")
+def _field_type(field: dataclasses.Field) -> type:
+    """``int`` for ``int | None`` etc. (annotations are strings under ``from __future__``)."""
+    text = str(field.type)
+    for kind in (bool, int, float, str):
+        if text == kind.__name__ or text.startswith(f"{kind.__name__} |"):
+            return kind
+    return tuple
+
+
+def field_type(name: str) -> type:
+    return _field_type(next(f for f in dataclasses.fields(RunConfig) if f.name == name))
 
 
 def _default_log_every(steps: int, steps_per_execution: int) -> int:

@@ -38,3 +38,23 @@ class InvalidDivergenceError(RegistrationError):
 
 class PluginError(FganBenchError):
     """A plugin file, folder or entry point that could not be loaded."""
+
+
+class ConfigError(FganBenchError, ValueError):
+    """A run option with an invalid value: which option, the value, and why.
+
+    The command line words it as ``--critic-lr: ...``, the sweep loader as
+    ``file:line: critic_lr: ...``; both from these fields, never by parsing the text.
+    """
+
+    def __init__(self, option: str, value, reason: str):
+        self.option, self.value, self.reason = option, value, reason
+        super().__init__(f"{option}: {reason} (got {value!r})")
+
+    def worded(self, name: str) -> str:
+        """The message with the option called ``name`` (a flag, a TOML key)."""
+        return f"{name}: {self.reason} (got {self.value!r})"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.option.replace("_", "-")

@@ -9,18 +9,19 @@ generator, its exact density.
 
 from __future__ import annotations
 
-import json
+import time
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-from fgan_bench._lazy import keras, tf
+from fgan_bench import rundir
 from fgan_bench.errors import FganBenchError
 
 #: Offset of the evaluation noise seed from the run's seed (training never uses it).
 NOISE_SEED_OFFSET = 2_000_000_007 % 2**31
-EVALUATION = "evaluation.json"
 
 
 def generate(gan, num_samples: int, seed: int) -> np.ndarray:
@@ -41,7 +42,7 @@ def evaluate_generator(
 ) -> dict[str, float]:
     """The metrics for these samples of ``gan``'s generator, with its critic and exact density."""
     from fgan_bench.metrics import evaluate
-    from fgan_bench.models import exact_density
+    from fgan_bench.models.builtin import exact_density
 
     def critic(x):
         return gan.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
@@ -59,29 +60,26 @@ def evaluate_generator(
     )
 
 
-def make_evaluation_callback():
-    """Defines :class:`PeriodicEvaluation` on first use (Keras is imported lazily)."""
+class PeriodicEvaluation(keras.callbacks.Callback):
+    """Every ``every`` steps, evaluates the default metrics and adds them to the epoch's logs.
 
-    class PeriodicEvaluation(keras.callbacks.Callback):
-        """Every ``every`` steps, evaluates the default metrics and adds them to the epoch's logs.
+    Placed before the CSV writer, its values land in ``metrics.csv`` on the rows of the
+    steps it evaluated (empty elsewhere); its samples stay in ``last_samples`` (and their
+    step in ``last_step``) for the TensorBoard writer.
+    """
 
-        Placed before the CSV writer, its values land in ``metrics.csv`` on the rows of the
-        steps it evaluated (empty elsewhere).
-        """
+    def __init__(self, dataset, every: int, num_samples: int, seed: int, steps_per_epoch: int):
+        super().__init__()
+        self.last_samples, self.last_step = None, None
+        self.dataset, self.every, self.num_samples, self.seed = dataset, every, num_samples, seed
+        self.steps_per_epoch = steps_per_epoch
 
-        def __init__(self, dataset, every: int, num_samples: int, seed: int, steps_per_epoch: int):
-            super().__init__()
-            self.dataset, self.every, self.num_samples, self.seed = dataset, every, num_samples, seed
-            self.steps_per_epoch = steps_per_epoch
-
-        def on_epoch_end(self, epoch, logs=None):
-            step = (epoch + 1) * self.steps_per_epoch
-            if logs is None or self.every <= 0 or step % self.every:
-                return
-            samples = generate(self.model, self.num_samples, self.seed)
-            logs.update(evaluate_generator(self.model, self.dataset, samples, seed=self.seed))
-
-    return PeriodicEvaluation
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.steps_per_epoch
+        if logs is None or self.every <= 0 or step % self.every:
+            return
+        self.last_samples, self.last_step = generate(self.model, self.num_samples, self.seed), step
+        logs.update(evaluate_generator(self.model, self.dataset, self.last_samples, seed=self.seed))
 
 
 def evaluate_run(
@@ -92,21 +90,20 @@ def evaluate_run(
     Writes ``evaluation.json`` in the run directory and, for a finished run, updates the
     ``quality`` entry of its ``result.json`` (atomically). Returns the evaluation.
     """
-    import time
-
-    from fgan_bench.config import RunConfig
     from fgan_bench.distribute import make_strategy
     from fgan_bench.plugins import load_plugins
-    from fgan_bench.runner import CHECKPOINT, RESULT, build_trainer, write_json_atomically
+    from fgan_bench.trainer import build_trainer
 
     directory = Path(directory)
-    if not (directory / "config.json").is_file() or not (directory / CHECKPOINT).is_file():
-        raise FganBenchError(f"{directory} is not a run directory with a checkpoint (config.json and {CHECKPOINT})")
-    config = RunConfig.from_dict(json.loads((directory / "config.json").read_text()))
+    if not (directory / rundir.CONFIG).is_file() or not (directory / rundir.CHECKPOINT).is_file():
+        raise FganBenchError(
+            f"{directory} is not a run directory with a checkpoint ({rundir.CONFIG} and {rundir.CHECKPOINT})"
+        )
+    config = rundir.read_config(directory)
     load_plugins(config.plugins)
-    config = config.resolved()
-    gan, dataset = build_trainer(config, make_strategy("default"))
-    gan.load_weights(directory / CHECKPOINT)
+    config, dataset = config.resolved_with_dataset()
+    gan = build_trainer(config, make_strategy("default"), dataset)
+    gan.load_weights(directory / rundir.CHECKPOINT)
     count = num_samples or config.num_samples
     samples = generate(gan, count, config.seed)
     timings: dict[str, float] = {}
@@ -121,9 +118,9 @@ def evaluate_run(
         "seconds": time.perf_counter() - started,
         "seconds_per_metric": timings,
     }
-    write_json_atomically(directory / EVALUATION, evaluation)
-    if (directory / RESULT).exists():
-        result = json.loads((directory / RESULT).read_text())
+    rundir.write_json_atomically(directory / rundir.EVALUATION, evaluation)
+    result = rundir.read_result(directory)
+    if result is not None:
         result["quality"] = {**result.get("quality", {}), **values}
-        write_json_atomically(directory / RESULT, result)
+        rundir.write_json_atomically(directory / rundir.RESULT, result)
     return evaluation

@@ -1,14 +1,10 @@
 """One training run, end to end: ``python -m fgan_bench run`` and :func:`run`.
 
-A run directory ``<out>/runs/<run-id>/`` holds
-
-* ``config.json`` — the complete, resolved :class:`~fgan_bench.config.RunConfig`;
-* ``metrics.csv`` — the training history (one row per ``log_every`` steps);
-* ``checkpoint.weights.h5`` — generator, critic and optimizers, replaced atomically;
-* ``samples.npy`` and ``samples.png`` — the final generator's samples and their figure;
-* ``result.json`` — written last, atomically: status ``completed`` or ``diverged``, final
-  metrics, quality metrics, wall time, throughput, versions. A run is done exactly when
-  this file exists.
+The run is resolved once (config, dataset, divergence, models) and the resolved objects are
+passed down to the trainer, the callbacks and the evaluation. What it writes, and how, is
+:mod:`fgan_bench.rundir`'s: ``config.json`` first, ``metrics.csv`` and an atomic checkpoint
+every ``log_every`` steps, the samples, and ``result.json`` last — a run is done exactly when
+that file exists.
 
 An interrupted run (Ctrl-C, a kill) keeps its last checkpoint; ``run(..., resume=True)``
 continues it and ends with the same weights as an uninterrupted run.
@@ -16,7 +12,6 @@ continues it and ends with the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -26,27 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError
-
-CHECKPOINT = "checkpoint.weights.h5"
-RESULT = "result.json"
-
-
-def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
-    """Writes JSON to a temporary file in the same folder, then renames it over ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w") as file:
-        json.dump(payload, file, indent=2, default=_json_default)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {value!r}")
 
 
 def versions() -> dict[str, str]:
@@ -77,54 +54,22 @@ def device_description() -> str:
 
 
 def run_directory(config: RunConfig, out: str | os.PathLike) -> Path:
-    return Path(out) / "runs" / config.run_id
+    return rundir.run_path(out, config.run_id)
 
 
-def _optimizer(config: RunConfig, learning_rate: float):
-    import keras
+def build_trainer(config: RunConfig, strategy, dataset=None):
+    """The compiled trainer for a resolved config (see :func:`fgan_bench.trainer.build_trainer`)."""
+    from fgan_bench.trainer import build_trainer as build
 
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=config.momentum, global_clipnorm=config.clip_norm or None)
-    return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2,
-                                 global_clipnorm=config.clip_norm or None)
+    return build(config, strategy, dataset)
 
 
-def build_trainer(config: RunConfig, strategy):
-    """The compiled :class:`~fgan_bench.trainer.FGAN` for a resolved config, inside ``strategy``."""
-
-    from fgan_bench import models
-    from fgan_bench.datasets import get_dataset
-    from fgan_bench.divergences import get_divergence
-    from fgan_bench.trainer import FGAN
-
-    dataset = get_dataset(config.dataset)
-    jit_everything = config.jit and strategy.num_replicas_in_sync == 1
-    with strategy.scope():
-        generator, critic = models.build_models(
-            config.model,
-            kind=dataset.kind,
-            shape=dataset.shape,
-            latent_dim=config.latent_dim,
-            width=config.width,
-            depth=config.depth,
-            filters=config.filters,
-        )
-        gan = FGAN(
-            generator,
-            critic,
-            get_divergence(config.divergence),
-            objective=config.objective,
-            schedule=config.schedule,
-            critic_steps=config.critic_steps,
-            jit_gradients=config.jit and not jit_everything,
-        )
-        gan.compile(
-            generator_optimizer=_optimizer(config, config.generator_lr),
-            critic_optimizer=_optimizer(config, config.critic_lr),
-            steps_per_execution=config.steps_per_execution,
-            jit_compile=jit_everything,
-        )
-    return gan, dataset
+def describe(config: RunConfig) -> str:
+    """The one-line header of a resolved run."""
+    return (
+        f"run {config.run_id}: {config.divergence} on {config.dataset}, {config.steps} steps "
+        f"(model {config.model}, batch {config.batch_size}, seed {config.seed}, strategy {config.strategy})"
+    )
 
 
 def run(
@@ -134,6 +79,7 @@ def run(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    announce: bool = False,
     callbacks: tuple = (),
 ) -> dict[str, Any]:
     """Trains one run and returns its result (also written to ``result.json``).
@@ -144,52 +90,54 @@ def run(
         resume: continue from the run directory's checkpoint if there is one.
         overwrite: start afresh even if the run directory holds a run.
         progress: show a progress bar.
+        announce: print the run's one-line header first.
         callbacks: extra Keras callbacks (e.g. ``keras.callbacks.TensorBoard``), run after
             the run's own (so a checkpoint of an epoch is written before they see it).
     """
-    config = config.resolved()
+    config, dataset = config.resolved_with_dataset()
+    if announce:
+        print(describe(config), flush=True)
     directory = run_directory(config, out)
-    if (directory / RESULT).exists() and not overwrite:
-        result = json.loads((directory / RESULT).read_text())
+    result = rundir.read_result(directory)
+    if result is not None and not overwrite:
         result["already_done"] = True
         return result
-    if (directory / CHECKPOINT).exists() and not (resume or overwrite):
+    if (directory / rundir.CHECKPOINT).exists() and not (resume or overwrite):
         raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
     if overwrite and directory.exists():
-        for name in (CHECKPOINT, RESULT, "metrics.csv", "samples.npy", "samples.png", "evaluation.json"):
-            (directory / name).unlink(missing_ok=True)
+        rundir.clear_products(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(directory / "config.json", config.to_dict())
-    return _train(config, directory, progress=progress, extra_callbacks=tuple(callbacks))
+    rundir.write_json_atomically(directory / rundir.CONFIG, config.to_dict())
+    return _train(config, dataset, directory, progress=progress, extra_callbacks=tuple(callbacks))
 
 
-def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callbacks: tuple) -> dict[str, Any]:
+def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple) -> dict[str, Any]:
     import keras
 
-    from fgan_bench.callbacks import make_callbacks
+    from fgan_bench import callbacks as cb
     from fgan_bench.datasets import training_batches
     from fgan_bench.distribute import make_strategy
-    from fgan_bench.evaluation import make_evaluation_callback
-    from fgan_bench.trainer import LOGGED, steps_done
+    from fgan_bench.evaluation import PeriodicEvaluation
+    from fgan_bench.trainer import LOGGED, build_trainer, steps_done
 
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    gan, dataset = build_trainer(config, strategy)
-    checkpoint = directory / CHECKPOINT
+    gan = build_trainer(config, strategy, dataset)
+    checkpoint = directory / rundir.CHECKPOINT
     start_step, elapsed_before = 0, 0.0
     if checkpoint.exists():
         gan.load_weights(checkpoint)
         start_step = steps_done(gan)
-        previous = _read_history(directory)
+        previous = rundir.read_history(directory)
         if previous is not None:
             # Rows logged after the checkpoint (a kill between the two) are trained again.
             previous = previous[previous["step"] <= start_step]
-            previous.to_csv(directory / "metrics.csv", index=False)
+            rundir.write_csv_atomically(previous, directory / rundir.METRICS)
             elapsed_before = float(previous["wall_time_s"].iloc[-1]) if len(previous) else 0.0
-    elif (directory / "metrics.csv").exists():
-        (directory / "metrics.csv").unlink()
+    else:
+        (directory / rundir.METRICS).unlink(missing_ok=True)
     data = training_batches(
         dataset,
         batch_size=config.batch_size,
@@ -199,19 +147,22 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
         seed=config.seed,
         start_step=start_step,
     )
-    StepLogger, MetricsCSV, NonFiniteGuard, AtomicCheckpoint, ProgressBar = make_callbacks()
-    guard = NonFiniteGuard()
-    callbacks = [StepLogger(config.log_every, elapsed_before), guard]
+    guard = cb.NonFiniteGuard()
+    callbacks = [cb.StepLogger(config.log_every, elapsed_before), guard]
+    evaluation = None
     if config.eval_every:
-        PeriodicEvaluation = make_evaluation_callback()
-        callbacks.append(PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed,
-                                            config.log_every))
+        evaluation = PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed, config.log_every)
+        callbacks.append(evaluation)
     callbacks += [
-        MetricsCSV(directory / "metrics.csv", LOGGED),
-        AtomicCheckpoint(checkpoint, guard),
+        cb.MetricsCSV(directory / rundir.METRICS, LOGGED),
+        cb.AtomicCheckpoint(checkpoint, guard),
     ]
+    board = None
+    if config.tensorboard:
+        board = cb.TensorBoardWriter(directory / rundir.TENSORBOARD, dataset, evaluation)
+        callbacks.append(board)
     if progress:
-        callbacks.append(ProgressBar(config.steps, start_step))
+        callbacks.append(cb.ProgressBar(config.steps, start_step))
     callbacks.extend(extra_callbacks)
     started = time.perf_counter()
     try:
@@ -232,7 +183,7 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     status = "diverged" if guard.diverged_at is not None else "completed"
     if status == "diverged" and checkpoint.exists():
         gan.load_weights(checkpoint)  # samples from the last finite weights
-    history = _read_history(directory)
+    history = rundir.read_history(directory)
     result: dict[str, Any] = {
         "status": status,
         "run_id": config.run_id,
@@ -249,36 +200,29 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     }
     if status == "diverged":
         result["diverged"] = {"step": guard.diverged_at, "last_finite": guard.last_finite}
-    result.update(_evaluate_samples(gan, dataset, config, directory))
-    write_json_atomically(directory / RESULT, result)
+    result.update(_evaluate_samples(gan, dataset, config, directory, board))
+    rundir.write_json_atomically(directory / rundir.RESULT, result)
     return result
 
 
-def _read_history(directory: Path):
-    import pandas as pd
-
-    path = directory / "metrics.csv"
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    return pd.read_csv(path)
-
-
-def _evaluate_samples(gan, dataset, config: RunConfig, directory: Path) -> dict[str, Any]:
+def _evaluate_samples(gan, dataset, config: RunConfig, directory: Path, board=None) -> dict[str, Any]:
     """Final samples (``samples.npy``, ``samples.png``) and every default metric for them."""
     from fgan_bench.evaluation import evaluate_generator, generate
-    from fgan_bench.models import exact_density
+    from fgan_bench.models.builtin import exact_density
     from fgan_bench.plotting import plot_samples
 
     samples = generate(gan, config.num_samples, config.seed)
-    np.save(directory / "samples.npy", samples)
+    rundir.write_array_atomically(directory / rundir.SAMPLES, samples)
     if not np.all(np.isfinite(samples)):
         return {"samples_finite": False}
     title = f"{config.divergence} on {config.dataset}, {config.steps} steps, seed {config.seed}"
-    plot_samples(samples, dataset, directory / "samples.png", title=title)
+    plot_samples(samples, dataset, directory / rundir.SAMPLES_FIGURE, title=title)
     timings: dict[str, float] = {}
     quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings)
     if dataset.modes is not None:
         quality["modes_total"] = len(dataset.modes)
+    if board is not None:
+        board.write_evaluation(config.steps, samples, quality)
     result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings}
     density = exact_density(gan.generator)
     if density is not None:  # the linear generator's learned θ = (μ, σ)

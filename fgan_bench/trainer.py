@@ -26,11 +26,13 @@ scaled by the global batch, so that the same code trains on one device or many.
 
 from __future__ import annotations
 
+import keras
+import tensorflow as tf
+
 from fgan_bench import losses
-from fgan_bench._lazy import keras, tf
+from fgan_bench.config import SCHEDULES
 from fgan_bench.divergences.base import Divergence
 
-SCHEDULES = ("simultaneous", "alternating")
 LOGGED = (
     "critic_loss",
     "generator_loss",
@@ -42,164 +44,184 @@ LOGGED = (
 )
 
 
-def make_fgan_class():
-    """Defines :class:`FGAN` on first use (Keras is imported lazily)."""
+@keras.saving.register_keras_serializable(package="fgan_bench")
+class FGAN(keras.Model):
+    """Generator + critic trained on the f-GAN objective of ``divergence``.
 
-    class FGAN(keras.Model):
-        """Generator + critic trained on the f-GAN objective of ``divergence``.
+    Args:
+        generator: maps noise of shape (batch, latent_dim) to data.
+        critic: maps data to raw outputs V of shape (batch, 1).
+        divergence: the :class:`~fgan_bench.Divergence` to minimise.
+        objective: ``"saddle"`` or ``"nonsaturating"`` (see :mod:`fgan_bench.losses`).
+        schedule: ``"simultaneous"`` or ``"alternating"``.
+        critic_steps: critic updates per generator update (alternating only).
+        jit_gradients: XLA-compile the forward and backward pass (not the optimizer
+            update, which under MirroredStrategy must stay outside XLA).
+    """
 
-        Args:
-            generator: maps noise of shape (batch, latent_dim) to data.
-            critic: maps data to raw outputs V of shape (batch, 1).
-            divergence: the :class:`~fgan_bench.Divergence` to minimise.
-            objective: ``"saddle"`` or ``"nonsaturating"`` (see :mod:`fgan_bench.losses`).
-            schedule: ``"simultaneous"`` or ``"alternating"``.
-            critic_steps: critic updates per generator update (alternating only).
-            jit_gradients: XLA-compile the forward and backward pass (not the optimizer
-                update, which under MirroredStrategy must stay outside XLA).
-        """
+    def __init__(
+        self,
+        generator,
+        critic,
+        divergence: Divergence,
+        *,
+        objective: str = "saddle",
+        schedule: str = "simultaneous",
+        critic_steps: int = 1,
+        jit_gradients: bool = False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if objective not in losses.OBJECTIVES:
+            raise ValueError(f"objective must be one of {losses.OBJECTIVES}, got {objective!r}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        if schedule == "simultaneous" and critic_steps != 1:
+            raise ValueError("critic_steps > 1 needs the 'alternating' schedule")
+        self.jit_gradients = bool(jit_gradients)
+        self.generator = generator
+        self.critic = critic
+        self.divergence = divergence
+        self.objective = objective
+        self.schedule = schedule
+        self.critic_steps = int(critic_steps)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in LOGGED}
+        self.built = True  # both networks are built functional models
+        self._simultaneous = self._maybe_jit(self._simultaneous_gradients, jit_gradients)
+        self._critic_gradients = self._maybe_jit(self._critic_gradients_impl, jit_gradients)
+        self._generator_gradients = self._maybe_jit(self._generator_gradients_impl, jit_gradients)
 
-        def __init__(
-            self,
-            generator,
-            critic,
-            divergence: Divergence,
-            *,
-            objective: str = "saddle",
-            schedule: str = "simultaneous",
-            critic_steps: int = 1,
-            jit_gradients: bool = False,
-            **kwargs,
-        ):
-            super().__init__(**kwargs)
-            if objective not in losses.OBJECTIVES:
-                raise ValueError(f"objective must be one of {losses.OBJECTIVES}, got {objective!r}")
-            if schedule not in SCHEDULES:
-                raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-            if schedule == "simultaneous" and critic_steps != 1:
-                raise ValueError("critic_steps > 1 needs the 'alternating' schedule")
-            self.generator = generator
-            self.critic = critic
-            self.divergence = divergence
-            self.objective = objective
-            self.schedule = schedule
-            self.critic_steps = int(critic_steps)
-            self.trackers = {name: keras.metrics.Mean(name=name) for name in LOGGED}
-            self.built = True  # both networks are built functional models
-            self._simultaneous = self._maybe_jit(self._simultaneous_gradients, jit_gradients)
-            self._critic_gradients = self._maybe_jit(self._critic_gradients_impl, jit_gradients)
-            self._generator_gradients = self._maybe_jit(self._generator_gradients_impl, jit_gradients)
+    def get_config(self):
+        """Everything to rebuild this trainer: both networks (nested), the divergence's spec, the options."""
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "divergence": self.divergence.spec,
+            "objective": self.objective,
+            "schedule": self.schedule,
+            "critic_steps": self.critic_steps,
+            "jit_gradients": self.jit_gradients,
+        }
 
-        @staticmethod
-        def _maybe_jit(fn, jit):
-            return tf.function(fn, jit_compile=True) if jit else fn
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from fgan_bench.divergences import get_divergence
 
-        @property
-        def real_slots(self) -> int:
-            """Real batches consumed per training step."""
-            return self.critic_steps if self.schedule == "alternating" else 1
+        config = dict(config)
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"), custom_objects=custom_objects)
+        critic = keras.saving.deserialize_keras_object(config.pop("critic"), custom_objects=custom_objects)
+        return cls(generator, critic, get_divergence(config.pop("divergence")), **config)
 
-        @property
-        def noise_slots(self) -> int:
-            """Noise batches consumed per training step."""
-            return self.critic_steps + 1 if self.schedule == "alternating" else 1
+    def get_compile_config(self):
+        """Not saved: the two optimizers are compiled again after loading (``compile`` takes both)."""
+        return None
 
-        @property
-        def latent_dim(self) -> int:
-            return int(self.generator.inputs[0].shape[-1])
+    @staticmethod
+    def _maybe_jit(fn, jit):
+        return tf.function(fn, jit_compile=True) if jit else fn
 
-        @property
-        def steps_done(self):
-            """Training steps completed: every step makes exactly one generator update."""
-            return self.generator_optimizer.iterations
+    @property
+    def real_slots(self) -> int:
+        """Real batches consumed per training step."""
+        return self.critic_steps if self.schedule == "alternating" else 1
 
-        def compile(self, generator_optimizer, critic_optimizer, **kwargs):
-            """Sets both optimizers (built at once, as tf.distribute requires) and Keras' options."""
-            super().compile(**kwargs)
-            self.generator_optimizer = generator_optimizer
-            self.critic_optimizer = critic_optimizer
-            generator_optimizer.build(self.generator.trainable_variables)
-            critic_optimizer.build(self.critic.trainable_variables)
+    @property
+    def noise_slots(self) -> int:
+        """Noise batches consumed per training step."""
+        return self.critic_steps + 1 if self.schedule == "alternating" else 1
 
-        @property
-        def metrics(self):
-            return list(self.trackers.values())
+    @property
+    def latent_dim(self) -> int:
+        return int(self.generator.inputs[0].shape[-1])
 
-        def call(self, inputs, training=False):
-            """Generates from noise; also accepts a training element (Keras builds with one)."""
-            if isinstance(inputs, dict):
-                inputs = inputs["noise"][:, 0]
-            return self.generator(inputs, training=training)
+    @property
+    def steps_done(self):
+        """Training steps completed: every step makes exactly one generator update."""
+        return self.generator_optimizer.iterations
 
-        def _v(self, x):
-            return tf.squeeze(self.critic(x, training=True), axis=-1)
+    def compile(self, generator_optimizer, critic_optimizer, **kwargs):
+        """Sets both optimizers (built at once, as tf.distribute requires) and Keras' options."""
+        super().compile(**kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.critic_optimizer = critic_optimizer
+        generator_optimizer.build(self.generator.trainable_variables)
+        critic_optimizer.build(self.critic.trainable_variables)
 
-        def _statistics(self, v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients):
-            return {
-                "critic_loss": tf.reduce_mean(critic_loss),
-                "generator_loss": tf.reduce_mean(generator_loss),
-                "divergence_estimate": -tf.reduce_mean(critic_loss),
-                "t_real": tf.reduce_mean(self.divergence.activation(v_real)),
-                "t_fake": tf.reduce_mean(self.divergence.activation(v_fake)),
-                "critic_grad_norm": tf.linalg.global_norm(critic_gradients),
-                "generator_grad_norm": tf.linalg.global_norm(generator_gradients),
-            }
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
 
-        def _simultaneous_gradients(self, real, noise):
-            with tf.GradientTape(persistent=True) as tape:
-                v_real = self._v(real)
-                v_fake = self._v(self.generator(noise, training=True))
-                critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
-                generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
-                scaled_critic = tf.nn.compute_average_loss(critic_loss)
-                scaled_generator = tf.nn.compute_average_loss(generator_loss)
-            critic_gradients = tape.gradient(scaled_critic, self.critic.trainable_variables)
-            generator_gradients = tape.gradient(scaled_generator, self.generator.trainable_variables)
-            del tape
-            stats = self._statistics(v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients)
-            return critic_gradients, generator_gradients, stats
+    def call(self, inputs, training=False):
+        """Generates from noise; also accepts a training element (Keras builds with one)."""
+        if isinstance(inputs, dict):
+            inputs = inputs["noise"][:, 0]
+        return self.generator(inputs, training=training)
 
-        def _critic_gradients_impl(self, real, noise):
-            fake = self.generator(noise, training=True)
-            with tf.GradientTape() as tape:
-                v_real, v_fake = self._v(real), self._v(fake)
-                critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
-                scaled = tf.nn.compute_average_loss(critic_loss)
-            return tape.gradient(scaled, self.critic.trainable_variables), v_real, v_fake, critic_loss
+    def _v(self, x):
+        return tf.squeeze(self.critic(x, training=True), axis=-1)
 
-        def _generator_gradients_impl(self, noise):
-            with tf.GradientTape() as tape:
-                v_fake = self._v(self.generator(noise, training=True))
-                generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
-                scaled = tf.nn.compute_average_loss(generator_loss)
-            return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
+    def _statistics(self, v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients):
+        return {
+            "critic_loss": tf.reduce_mean(critic_loss),
+            "generator_loss": tf.reduce_mean(generator_loss),
+            "divergence_estimate": -tf.reduce_mean(critic_loss),
+            "t_real": tf.reduce_mean(self.divergence.activation(v_real)),
+            "t_fake": tf.reduce_mean(self.divergence.activation(v_fake)),
+            "critic_grad_norm": tf.linalg.global_norm(critic_gradients),
+            "generator_grad_norm": tf.linalg.global_norm(generator_gradients),
+        }
 
-        @staticmethod
-        def _apply(optimizer, gradients, network):
-            optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
+    def _simultaneous_gradients(self, real, noise):
+        with tf.GradientTape(persistent=True) as tape:
+            v_real = self._v(real)
+            v_fake = self._v(self.generator(noise, training=True))
+            critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
+            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
+            scaled_critic = tf.nn.compute_average_loss(critic_loss)
+            scaled_generator = tf.nn.compute_average_loss(generator_loss)
+        critic_gradients = tape.gradient(scaled_critic, self.critic.trainable_variables)
+        generator_gradients = tape.gradient(scaled_generator, self.generator.trainable_variables)
+        del tape
+        stats = self._statistics(v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients)
+        return critic_gradients, generator_gradients, stats
 
-        def train_step(self, data):
-            real, noise = data["real"], data["noise"]
-            if self.schedule == "simultaneous":
-                critic_gradients, generator_gradients, stats = self._simultaneous(real[:, 0], noise[:, 0])
+    def _critic_gradients_impl(self, real, noise):
+        fake = self.generator(noise, training=True)
+        with tf.GradientTape() as tape:
+            v_real, v_fake = self._v(real), self._v(fake)
+            critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
+            scaled = tf.nn.compute_average_loss(critic_loss)
+        return tape.gradient(scaled, self.critic.trainable_variables), v_real, v_fake, critic_loss
+
+    def _generator_gradients_impl(self, noise):
+        with tf.GradientTape() as tape:
+            v_fake = self._v(self.generator(noise, training=True))
+            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
+            scaled = tf.nn.compute_average_loss(generator_loss)
+        return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
+
+    @staticmethod
+    def _apply(optimizer, gradients, network):
+        optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
+
+    def train_step(self, data):
+        real, noise = data["real"], data["noise"]
+        if self.schedule == "simultaneous":
+            critic_gradients, generator_gradients, stats = self._simultaneous(real[:, 0], noise[:, 0])
+            self._apply(self.critic_optimizer, critic_gradients, self.critic)
+        else:
+            for i in range(self.critic_steps):
+                critic_gradients, v_real, v_fake, critic_loss = self._critic_gradients(real[:, i], noise[:, i])
                 self._apply(self.critic_optimizer, critic_gradients, self.critic)
-            else:
-                for i in range(self.critic_steps):
-                    critic_gradients, v_real, v_fake, critic_loss = self._critic_gradients(real[:, i], noise[:, i])
-                    self._apply(self.critic_optimizer, critic_gradients, self.critic)
-                generator_gradients, generator_loss = self._generator_gradients(noise[:, self.critic_steps])
-                stats = self._statistics(
-                    v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients
-                )
-            self._apply(self.generator_optimizer, generator_gradients, self.generator)
-            for name, value in stats.items():
-                self.trackers[name].update_state(value)
-            return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    return FGAN
-
-
-_FGAN = None
+            generator_gradients, generator_loss = self._generator_gradients(noise[:, self.critic_steps])
+            stats = self._statistics(
+                v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients
+            )
+        self._apply(self.generator_optimizer, generator_gradients, self.generator)
+        for name, value in stats.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
 def steps_done(gan) -> int:
@@ -207,9 +229,44 @@ def steps_done(gan) -> int:
     return int(keras.ops.convert_to_numpy(gan.steps_done))
 
 
-def FGAN(*args, **kwargs):  # noqa: N802 - a class to its users; defined lazily so that Keras loads on use
-    """Creates an f-GAN trainer; see :func:`make_fgan_class` for the arguments."""
-    global _FGAN
-    if _FGAN is None:
-        _FGAN = make_fgan_class()
-    return _FGAN(*args, **kwargs)
+def make_optimizer(config, learning_rate: float):
+    """The config's optimizer (Adam or SGD) at this learning rate, with its gradient clipping."""
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=config.momentum, global_clipnorm=config.clip_norm or None)
+    return keras.optimizers.Adam(learning_rate, beta_1=config.beta1, beta_2=config.beta2,
+                                 global_clipnorm=config.clip_norm or None)
+
+
+def build_trainer(config, strategy, dataset=None) -> FGAN:
+    """The compiled :class:`FGAN` for a resolved config and its dataset, inside ``strategy``."""
+    from fgan_bench.datasets import get_dataset
+    from fgan_bench.divergences import get_divergence
+    from fgan_bench.models import build_models
+
+    dataset = get_dataset(config.dataset) if dataset is None else dataset
+    jit_everything = config.jit and strategy.num_replicas_in_sync == 1
+    with strategy.scope():
+        generator, critic = build_models(
+            config.model,
+            shape=dataset.shape,
+            latent_dim=config.latent_dim,
+            width=config.width,
+            depth=config.depth,
+            filters=config.filters,
+        )
+        gan = FGAN(
+            generator,
+            critic,
+            get_divergence(config.divergence),
+            objective=config.objective,
+            schedule=config.schedule,
+            critic_steps=config.critic_steps,
+            jit_gradients=config.jit and not jit_everything,
+        )
+        gan.compile(
+            generator_optimizer=make_optimizer(config, config.generator_lr),
+            critic_optimizer=make_optimizer(config, config.critic_lr),
+            steps_per_execution=config.steps_per_execution,
+            jit_compile=jit_everything,
+        )
+    return gan

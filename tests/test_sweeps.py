@@ -76,7 +76,7 @@ batch_size = 512
         ),
         (
             "[sweep]\ndatasets = ['ring8']\ndivergences = ['kl']\n[defaults]\nsteps = -5\n",
-            r"sweep.toml:5: .*--steps must be a positive integer",
+            r"sweep.toml:5: steps: must be positive \(got -5\)",
         ),
         (
             "[sweep]\ndatasets = ['ring8']\ndivergences = ['kl']\nseeds = [0]\nsede = 1\n",

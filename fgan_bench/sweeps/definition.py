@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from fgan_bench.config import RunConfig
-from fgan_bench.errors import FganBenchError
+from fgan_bench.errors import ConfigError, FganBenchError
 
 #: Run options a sweep may set in [defaults], [grid] and [overrides.*].
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name not in ("divergence", "dataset", "plugins"))
@@ -97,30 +97,28 @@ class Sweep:
         return runs
 
     def resolved_configs(self) -> list[RunConfig]:
-        """:meth:`configs`, validated and with every default filled (errors name the file)."""
+        """:meth:`configs`, validated and with every default filled (errors name file, line and key)."""
         resolved = []
         for config in self.configs():
             try:
                 resolved.append(config.resolved())
-            except FganBenchError as error:
-                table, key = self._origin_of(str(error), config)
-                raise self.error(f"run {config.dataset} × {config.divergence}: {error}", table, key) from None
+            except ConfigError as error:
+                table, key = self._origin_of(error.option, config)
+                line = _line_of(self.text, table, key)
+                raise FganBenchError(f"{self.path}:{line or '?'}: {error.worded(key or error.option)}") from None
         return resolved
 
-    def _origin_of(self, message: str, config: RunConfig) -> tuple[str, str | None]:
-        """Which table and key a resolution error most likely came from (for its line number)."""
-        for option in RUN_OPTIONS:
-            flag = f"--{option.replace('_', '-')}"
-            if flag in message or f"'{option}'" in message:
-                if option in self.overrides.get(config.dataset, {}):
-                    return f"overrides.{config.dataset}", option
-                if option in self.grid:
-                    return "grid", option
-                if option in self.defaults:
-                    return "defaults", option
-        if f"'{config.divergence}'" in message or "divergence" in message:
-            return "sweep", "divergences"
-        return "sweep", "datasets"
+    def _origin_of(self, option: str, config: RunConfig) -> tuple[str, str | None]:
+        """The table and key a run option of ``config`` was set by (for its line number)."""
+        if option in ("divergence", "dataset"):
+            return "sweep", f"{option}s"
+        if option in self.overrides.get(config.dataset, {}):
+            return f"overrides.{config.dataset}", option
+        if option in self.grid:
+            return "grid", option
+        if option in self.defaults:
+            return "defaults", option
+        return "sweep", "datasets"  # a default that does not fit this dataset
 
 
 def load_sweep(path: str | Path) -> Sweep:

@@ -230,7 +230,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
-    from fgan_bench.sweeps.sweep import load_sweep_state
+    from fgan_bench.sweeps.state import load_sweep_state
 
     sweep_dir = Path(sweep_dir)
     state = load_sweep_state(sweep_dir)

@@ -8,18 +8,15 @@ the tables and report written when the sweep ends.
 from __future__ import annotations
 
 import fnmatch
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from fgan_bench import rundir
 from fgan_bench.config import RunConfig
-from fgan_bench.errors import FganBenchError
-from fgan_bench.sweeps.definition import Sweep, load_sweep
-
-STATE = "sweep.json"
+from fgan_bench.sweeps.definition import load_sweep
+from fgan_bench.sweeps.state import write_sweep_state
 
 
 def select(configs: Sequence[RunConfig], patterns: Sequence[str]) -> list[RunConfig]:
@@ -32,36 +29,6 @@ def select(configs: Sequence[RunConfig], patterns: Sequence[str]) -> list[RunCon
         if any(fnmatch.fnmatch(name, pattern) for name in names for pattern in patterns):
             chosen.append(config)
     return chosen
-
-
-def write_sweep_state(sweep: Sweep, configs: Sequence[RunConfig], sweep_dir: Path) -> None:
-    from fgan_bench.runner import write_json_atomically
-
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    (sweep_dir / "sweep.toml").write_text(sweep.text)
-    write_json_atomically(
-        sweep_dir / STATE,
-        {
-            "name": sweep.name,
-            "description": sweep.description,
-            "source": str(sweep.path),
-            "varying": list(sweep.grid),
-            "configs": [c.to_dict() for c in configs],
-        },
-    )
-
-
-def load_sweep_state(sweep_dir: str | Path) -> dict[str, Any]:
-    """The sweep's name, varying options, resolved run configs and file text, from its folder."""
-    sweep_dir = Path(sweep_dir)
-    if not (sweep_dir / STATE).is_file():
-        raise FganBenchError(
-            f"{sweep_dir} is not a sweep folder (no {STATE}); run `python -m fgan_bench sweep FILE` first"
-        )
-    state = json.loads((sweep_dir / STATE).read_text())
-    state["configs"] = [RunConfig.from_dict(c) for c in state["configs"]]
-    state["text"] = (sweep_dir / "sweep.toml").read_text() if (sweep_dir / "sweep.toml").exists() else ""
-    return state
 
 
 def run_sweep(
@@ -93,7 +60,7 @@ def run_sweep(
     sweep_dir = Path(out) / sweep.name
     if dry_run:
         for config in configs:
-            done = (sweep_dir / "runs" / config.run_id / "result.json").exists()
+            done = rundir.is_done(rundir.run_path(sweep_dir, config.run_id))
             print(
                 f"{config.run_id}  {config.dataset} × {config.divergence}, seed {config.seed}, "
                 f"{config.steps} steps{'  (done)' if done else ''}"
@@ -102,7 +69,7 @@ def run_sweep(
         return 0
     all_configs = sweep.resolved_configs()
     write_sweep_state(sweep, all_configs, sweep_dir)
-    todo = [c for c in configs if not (sweep_dir / "runs" / c.run_id / "result.json").exists()]
+    todo = [c for c in configs if not rundir.is_done(rundir.run_path(sweep_dir, c.run_id))]
     print(
         f"sweep {sweep.name}: {len(configs)} runs, {len(configs) - len(todo)} already done, "
         f"{len(todo)} to run with {jobs} job(s) ({executor})",

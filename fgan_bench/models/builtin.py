@@ -1,4 +1,4 @@
-"""Generator and critic builders for each kind of data.
+"""The built-in generator and critic builders (registered in :mod:`fgan_bench.models`).
 
 * ``"mlp"`` (vector data): fully connected, ReLU hidden layers, linear output.
 * ``"dcgan"`` (images): the DCGAN guidelines (Radford et al., 2016) — strided
@@ -14,12 +14,8 @@ activation g_f is applied by the loss, never a sigmoid here (erratum E7).
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-
-from fgan_bench._lazy import keras
-
-MODELS = ("mlp", "dcgan", "linear")
-MODEL_KINDS = {"mlp": "vector", "dcgan": "image", "linear": "vector"}
 
 
 def mlp_generator(latent_dim: int, output_shape: tuple[int, ...], width: int, depth: int) -> keras.Model:
@@ -74,39 +70,36 @@ def dcgan_critic(image_shape: tuple[int, int, int], filters: int) -> keras.Model
     return keras.Model(inputs, outputs, name="critic")
 
 
-def _location_scale_layer():
-    class LocationScale(keras.layers.Layer):
-        """G(z) = μ + σ·z with trainable θ = (μ, σ), initialised to (0, 1)."""
+@keras.saving.register_keras_serializable(package="fgan_bench")
+class LocationScale(keras.layers.Layer):
+    """G(z) = μ + σ·z with trainable θ = (μ, σ), initialised to (0, 1)."""
 
-        def build(self, input_shape):
-            self.mu = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="mu")
-            self.sigma = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="sigma")
+    def build(self, input_shape):
+        self.mu = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="mu")
+        self.sigma = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="sigma")
 
-        def call(self, z):
-            return self.mu + self.sigma * z
-
-    return LocationScale
+    def call(self, z):
+        return self.mu + self.sigma * z
 
 
 def linear_generator(output_shape: tuple[int, ...]) -> keras.Model:
     """The paper's 1-D generator G(z) = μ + σ·z; its latent dimension equals the data's."""
     dimension = int(_prod(output_shape))
     inputs = keras.Input((dimension,), name="noise")
-    outputs = _location_scale_layer()(name="location_scale", dtype="float32")(inputs)
+    outputs = LocationScale(name="location_scale", dtype="float32")(inputs)
     return keras.Model(inputs, keras.layers.Reshape(output_shape)(outputs), name="generator")
 
 
-def build_models(
-    model: str, *, kind: str, shape: tuple[int, ...], latent_dim: int, width: int, depth: int, filters: int
-) -> tuple[keras.Model, keras.Model]:
-    """(generator, critic) for ``model`` ∈ :data:`MODELS` and data of this kind and shape."""
-    if model == "mlp":
-        return mlp_generator(latent_dim, shape, width, depth), mlp_critic(shape, width, depth)
-    if model == "dcgan":
-        return dcgan_generator(latent_dim, shape, filters), dcgan_critic(shape, filters)
-    if model == "linear":
-        return linear_generator(shape), mlp_critic(shape, 64, 2, activation="tanh")
-    raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+def build_mlp(*, shape: tuple[int, ...], latent_dim: int, width: int, depth: int):
+    return mlp_generator(latent_dim, shape, width, depth), mlp_critic(shape, width, depth)
+
+
+def build_dcgan(*, shape: tuple[int, int, int], latent_dim: int, filters: int):
+    return dcgan_generator(latent_dim, shape, filters), dcgan_critic(shape, filters)
+
+
+def build_linear(*, shape: tuple[int, ...], latent_dim: int):
+    return linear_generator(shape), mlp_critic(shape, 64, 2, activation="tanh")
 
 
 def _prod(shape) -> int:
