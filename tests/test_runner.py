@@ -22,7 +22,7 @@ def _weights(directory):
     from fgan_bench.distribute import make_strategy
     from fgan_bench.runner import build_trainer
 
-    gan, _ = build_trainer(config, make_strategy("default"))
+    gan = build_trainer(config, make_strategy("default"))
     gan.load_weights(directory / "checkpoint.weights.h5")
     return [w.numpy() for w in gan.weights]
 
@@ -124,8 +124,8 @@ def _cli(*args, cwd):
     ("args", "message"),
     [
         (["run", "--divergence", "kl", "--dataset", "ring9"], "did you mean 'ring8'"),
-        (["run", "--divergence", "kl", "--steps", "-5"], "--steps must be a positive integer"),
-        (["run", "--divergence", "kl", "--dataset", "digits", "--width", "64"], "--width applies to the mlp model"),
+        (["run", "--divergence", "kl", "--steps", "-5"], "--steps: must be positive (got -5)"),
+        (["run", "--divergence", "kl", "--dataset", "digits", "--width", "64"], "--width: does not apply to model 'dcgan'"),
         (["run", "--divergence", "kl", "--dataset", "digits", "--model", "mlp"], "is image data"),
         (["run", "--divergence", "kl", "--critic-steps", "3"], "needs --schedule alternating"),
         (["run", "--divergence", "klx"], "did you mean 'kl'"),
