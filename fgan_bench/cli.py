@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fgan_bench import datasets, divergences, plugins
+from fgan_bench._lazy import import_tensorflow_quietly
 from fgan_bench.errors import ConfigError, FganBenchError
 
 EXIT_CHECK_FAILED = 1
@@ -191,6 +192,8 @@ def _run(args: argparse.Namespace) -> int:
             )
         config = RunConfig.from_dict(values)
         out = args.out
+    config.resolved()  # bad options fail here, before TensorFlow starts
+    import_tensorflow_quietly()
     result = run(config, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
                  announce=True)
     directory = Path(out) / "runs" / result["run_id"]
@@ -225,6 +228,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         for name in names:
             get_metric(name)  # unknown names fail here, before TensorFlow starts
+    import_tensorflow_quietly()
     evaluation = evaluate_run(args.run_dir, metrics=names, num_samples=args.samples)
     rows = [["metric", "value"]] + [[k, f"{v:.6g}"] for k, v in evaluation["metrics"].items()]
     print(_table(rows))
