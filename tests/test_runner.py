@@ -125,7 +125,8 @@ def _cli(*args, cwd):
     [
         (["run", "--divergence", "kl", "--dataset", "ring9"], "did you mean 'ring8'"),
         (["run", "--divergence", "kl", "--steps", "-5"], "--steps: must be positive (got -5)"),
-        (["run", "--divergence", "kl", "--dataset", "digits", "--width", "64"], "--width: does not apply to model 'dcgan'"),
+        (["run", "--divergence", "kl", "--dataset", "digits", "--width", "64"],
+         "--width: does not apply to model 'dcgan'"),
         (["run", "--divergence", "kl", "--dataset", "digits", "--model", "mlp"], "is image data"),
         (["run", "--divergence", "kl", "--critic-steps", "3"], "needs --schedule alternating"),
         (["run", "--divergence", "klx"], "did you mean 'kl'"),
