@@ -13,6 +13,7 @@ Public API::
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
 """
 
+import fgan_bench._isolation  # noqa: F401 - first: under `python -m`, drop the working directory from sys.path
 from fgan_bench.config import RunConfig
 from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
 from fgan_bench.divergences import (
