@@ -69,3 +69,21 @@ def test_only_the_working_directory_entry_of_python_m_is_removed(monkeypatch, or
     monkeypatch.setattr(sys, "path", list(path))
     assert _isolation.isolate_from_working_directory() is removed
     assert sys.path == (path[1:] if removed else path)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("import sys\nsys.exit(0)\n", "called sys.exit(0)"),
+        ("class Stop(BaseException):\n    pass\nraise Stop('from the plugin')\n", "Stop: from the plugin"),
+    ],
+)
+def test_plugin_that_exits_at_import_is_named_and_fails(tmp_path, capsys, body, said):
+    from fgan_bench import cli
+
+    plugin = tmp_path / "quitter.py"
+    plugin.write_text(body)
+    status = cli.main(["--plugins", str(plugin), "list", "divergences"])
+    out, err = capsys.readouterr()
+    assert status == cli.EXIT_USAGE and out == ""
+    assert len(err.strip().splitlines()) == 1 and "quitter.py" in err and said in err
