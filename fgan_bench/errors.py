@@ -38,3 +38,7 @@ class InvalidDivergenceError(RegistrationError):
 
 class PluginError(FganBenchError):
     """A plugin file, folder or entry point that could not be loaded."""
+
+
+class DataError(FganBenchError, ValueError):
+    """User data that cannot be trained on: unreadable, empty, not finite, absurd, or mis-shaped."""

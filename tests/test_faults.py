@@ -7,9 +7,12 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+import fgan_bench
 from fgan_bench import _isolation
+from fgan_bench.datasets import get_dataset
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TRAPPED = ("numpy", "h5py", "sklearn", "scipy")
@@ -87,3 +90,126 @@ def test_plugin_that_exits_at_import_is_named_and_fails(tmp_path, capsys, body, 
     out, err = capsys.readouterr()
     assert status == cli.EXIT_USAGE and out == ""
     assert len(err.strip().splitlines()) == 1 and "quitter.py" in err and said in err
+
+
+# --- user data ---------------------------------------------------------------------------------------------------
+
+def _vectors(n=20, d=3):
+    return np.random.default_rng(0).normal(size=(n, d))
+
+
+def _write_bad_data(directory, case):
+    """One bad data file (or folder); returns (its path, the words the error must contain)."""
+    file = directory / "data.npy"
+    if case == "nan":
+        data = _vectors()
+        data[0, 0], data[1, 1], data[2, 2], data[3, 0] = np.nan, np.nan, np.inf, -np.inf
+        np.save(file, data)
+        return file, "4 of 60 values are NaN or infinite"
+    if case == "absurd":
+        data = _vectors()
+        data[:2, 0] = 1e30
+        np.save(file, data)
+        return file, "2 values exceed 1e+06 in magnitude"
+    if case == "complex":
+        np.save(file, _vectors() + 1j)
+        return file, "complex values"
+    if case == "empty file":
+        file.write_bytes(b"")
+        return file, "it is empty"
+    if case == "zero rows":
+        np.save(file, np.zeros((0, 3)))
+        return file, "no examples"
+    if case == "text named npy":
+        file.write_text("x,y\n1,2\n")
+        return file, "not a readable NumPy"
+    if case == "2x2 images":
+        np.save(file, np.zeros((10, 2, 2)))
+        return file, "2×2 images"
+    if case == "broken png":
+        from matplotlib import image as mpimg
+
+        folder = directory / "images"
+        folder.mkdir()
+        mpimg.imsave(folder / "a.png", np.zeros((8, 8)), cmap="gray")
+        (folder / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+        return folder, "b.png: not a readable image"
+    raise AssertionError(case)
+
+
+BAD_DATA = ["nan", "absurd", "complex", "empty file", "zero rows", "text named npy", "2x2 images", "broken png"]
+
+
+@pytest.mark.parametrize("case", BAD_DATA)
+def test_bad_user_data_is_refused_in_one_line_naming_the_file(tmp_path, case):
+    path, words = _write_bad_data(tmp_path, case)
+    with pytest.raises(fgan_bench.FganBenchError) as caught:
+        get_dataset(f"file:path={path}")
+    message = str(caught.value)
+    assert words in message and str(path.name) in message and "\n" not in message
+
+
+def test_bad_data_through_the_command_line_is_one_line_before_training(tmp_path, capsys):
+    from fgan_bench import cli
+
+    path, words = _write_bad_data(tmp_path, "nan")
+    status = cli.main(["run", "--divergence", "kl", "--dataset", f"file:path={path}", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == cli.EXIT_USAGE and words in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_npy_named_npz_is_read_by_content(tmp_path):
+    np.save(tmp_path / "data.npy", _vectors())
+    (tmp_path / "data.npy").rename(tmp_path / "data.npz")
+    dataset = get_dataset(f"file:path={tmp_path / 'data.npz'}")
+    np.testing.assert_allclose(dataset.array, _vectors().astype(np.float32))
+
+
+def test_mnist_file_is_checked_too(tmp_path):
+    images = np.full((4, 8, 8), np.nan)
+    np.savez(tmp_path / "m.npz", x_train=images)
+    with pytest.raises(fgan_bench.FganBenchError, match="256 of 256 values are NaN"):
+        get_dataset(f"mnist:path={tmp_path / 'm.npz'}")
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("mixture1d:sigma1=abc", "parameter sigma1 expects a number, got 'abc', e.g. sigma1=1.0"),
+        ("mixture1d:weight=heavy", "parameter weight expects a number"),
+    ],
+)
+def test_dataset_parameter_of_the_wrong_type_names_it(spec, words):
+    with pytest.raises(fgan_bench.SpecError) as caught:
+        get_dataset(spec)
+    assert words in str(caught.value)
+
+
+def test_a_comma_in_a_path_is_quoted_and_the_spec_reads_back(tmp_path):
+    file = tmp_path / "runs,2024" / "a,b.npy"
+    file.parent.mkdir()
+    np.save(file, _vectors())
+    for quote in "\"'":
+        dataset = get_dataset(f"file:path={quote}{file}{quote}")
+        assert dataset.array.shape == (20, 3) and dataset.parameters["path"] == str(file)
+    assert get_dataset(dataset.spec).fingerprint == dataset.fingerprint  # the spec quotes the path again
+    with pytest.raises(fgan_bench.SpecError, match="unclosed"):
+        get_dataset(f'file:path="{file}')
+
+
+def test_fingerprint_follows_the_content_and_the_run_id_part_stays_short(tmp_path):
+    from fgan_bench.datasets.fingerprint import MAX_LABEL_LENGTH, content_fingerprint, run_id_label
+
+    deep = tmp_path.joinpath(*["a_rather_long_folder_name_" + "x" * 40] * 6)
+    deep.mkdir(parents=True)
+    file = deep / ("data_" + "y" * 150 + ".npy")
+    np.save(file, _vectors())
+    spec = get_dataset(f"file:path={file}").spec
+    first = get_dataset(spec).fingerprint
+    label = run_id_label(spec)
+    assert first == content_fingerprint(file) and len(first) == 12 and first in label
+    assert len(label) <= MAX_LABEL_LENGTH and str(deep) not in label
+    np.save(file, _vectors() + 1.0)  # new data at the same path
+    assert get_dataset(spec).fingerprint != first and run_id_label(spec) != label
+    assert run_id_label("mixture1d:mu2=4.0") == "mixture1d:mu2=4.0" and get_dataset("ring8").fingerprint is None
