@@ -213,3 +213,57 @@ def test_fingerprint_follows_the_content_and_the_run_id_part_stays_short(tmp_pat
     np.save(file, _vectors() + 1.0)  # new data at the same path
     assert get_dataset(spec).fingerprint != first and run_id_label(spec) != label
     assert run_id_label("mixture1d:mu2=4.0") == "mixture1d:mu2=4.0" and get_dataset("ring8").fingerprint is None
+
+
+# --- metrics ------------------------------------------------------------------------------------------------------
+
+def test_a_metric_short_of_samples_is_skipped_with_its_reason():
+    from fgan_bench.metrics import evaluate
+
+    ring = get_dataset("ring8")
+    real = np.random.default_rng(0).normal(size=(60, 2))
+    skipped = {}
+    assert evaluate(ring, real[:1], real=real, skipped=skipped) == {}  # every default metric, none can run
+    assert {"mmd", "kid", "precision_recall", "true_divergence", "modes"} <= set(skipped)
+    assert skipped["precision_recall"] == "needs at least 4 generated examples (k-NN with k = 3), got 1"
+    cheap = ["mmd", "precision_recall", "sliced_wasserstein", "modes"]  # true_divergence's quadrature is slow
+    skipped = {}
+    values = evaluate(ring, real[:3], cheap, real=real, skipped=skipped)
+    assert set(skipped) == {"precision_recall"} and "mmd2" in values and "modes_captured" in values
+    with pytest.warns(UserWarning, match="precision_recall skipped: needs at least 4 real examples"):
+        values = evaluate(ring, real, cheap, real=real[:3])
+    assert "sliced_wasserstein" in values and "precision" not in values
+
+
+def test_sample_shortfalls_before_training(tmp_path):
+    from fgan_bench.metrics import sample_shortfalls
+
+    assert sample_shortfalls("ring8", 1000) == {}
+    short = sample_shortfalls("ring8", 1)
+    assert {"mmd", "precision_recall"} <= set(short) and "got 1 from --num-samples" in short["precision_recall"]
+    np.save(tmp_path / "three.npy", _vectors(n=3))
+    few_rows = sample_shortfalls(f"file:path={tmp_path / 'three.npy'}", 1000)
+    assert set(few_rows) == {"precision_recall"} and "the data has 3" in few_rows["precision_recall"]
+
+
+def test_a_metric_that_does_not_apply_is_a_one_line_error():
+    from fgan_bench.metrics import check_metric_names, evaluate
+
+    with pytest.raises(fgan_bench.FganBenchError) as caught:
+        check_metric_names(["mmd", "parzen"], "ring8")
+    message = str(caught.value)
+    assert message.startswith("metric parzen does not apply to dataset 'ring8' (vector data); choose from: ")
+    assert "mmd" in message.split("choose from:")[1] and "parzen" not in message.split("choose from:")[1]
+    assert [m.name for m in check_metric_names(["mmd", "modes"], "ring8")] == ["mmd", "modes"]
+    ring_like = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(fgan_bench.FganBenchError, match="parzen does not apply"):
+        evaluate("ring8", ring_like, ["parzen"], real=ring_like)
+
+
+def test_exploded_values_mark_a_diverged_run():
+    from fgan_bench.metrics import DIVERGED_MAGNITUDE, exploded_values
+
+    assert exploded_values({"mmd2": 0.02, "kid": 12.0, "precision": 0.9, "parzen_log_likelihood": -250.0}) == {}
+    blown = exploded_values({"kid": 3.8e29, "mmd2": float("nan"), "sliced_wasserstein": -float("inf"), "recall": 0.5})
+    assert set(blown) == {"kid", "mmd2", "sliced_wasserstein"} and "3.8e+29" in blown["kid"]
+    assert exploded_values({"x": DIVERGED_MAGNITUDE}) == {} and exploded_values({"x": -2 * DIVERGED_MAGNITUDE})
