@@ -267,3 +267,55 @@ def test_exploded_values_mark_a_diverged_run():
     blown = exploded_values({"kid": 3.8e29, "mmd2": float("nan"), "sliced_wasserstein": -float("inf"), "recall": 0.5})
     assert set(blown) == {"kid", "mmd2", "sliced_wasserstein"} and "3.8e+29" in blown["kid"]
     assert exploded_values({"x": DIVERGED_MAGNITUDE}) == {} and exploded_values({"x": -2 * DIVERGED_MAGNITUDE})
+
+
+# --- sweep files ----------------------------------------------------------------------------------------------------
+
+SWEEP_HEAD = "[sweep]\ndatasets = ['ring8']\ndivergences = ['kl']\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sweep]\nname = '..'\ndatasets = ['ring8']\ndivergences = ['kl']\n", "sweep.toml:2: name: expected a folder"),
+        ("[sweep]\nname = '.'\ndatasets = ['ring8']\ndivergences = ['kl']\n", "got '.'"),
+        ("[sweep]\nname = '../out'\ndatasets = ['ring8']\ndivergences = ['kl']\n", "got '../out'"),
+        ("[sweep]\nname = 'a/b'\ndatasets = ['ring8']\ndivergences = ['kl']\n", "got 'a/b'"),
+        (SWEEP_HEAD + "seeds = [true]\n", "sweep.toml:4: seeds: expected a non-empty list of integers in [0, 2³² − 1]"),
+        (SWEEP_HEAD + "seeds = ['a']\n", 'got ["a"]'),
+        (SWEEP_HEAD + "seeds = [4294967296]\n", "seeds: expected"),
+        ("[sweep]\ndatasets = ['ring8']\ndivergences = 'kl'\n", 'sweep.toml:3: divergences: expected a non-empty list'),
+        ("[sweep]\ndatasets = [1]\ndivergences = ['kl']\n", "sweep.toml:2: datasets: expected a list of strings"),
+    ],
+)
+def test_unsafe_names_and_wrongly_typed_sweep_values_are_one_line(tmp_path, text, message):
+    from fgan_bench.sweeps import load_sweep
+
+    (tmp_path / "sweep.toml").write_text(text)
+    with pytest.raises(fgan_bench.FganBenchError) as caught:
+        load_sweep(tmp_path / "sweep.toml")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_non_utf8_sweep_file_is_one_line(tmp_path):
+    from fgan_bench.sweeps import load_sweep
+
+    (tmp_path / "sweep.toml").write_bytes(SWEEP_HEAD.encode() + b"description = 'caf\xe9'\n")
+    with pytest.raises(fgan_bench.FganBenchError, match=r"sweep.toml: not UTF-8 text .* save the sweep file as UTF-8"):
+        load_sweep(tmp_path / "sweep.toml")
+
+
+def test_duplicate_sweep_entries_run_once_with_one_warning(tmp_path, capsys):
+    from fgan_bench.sweeps import load_sweep
+
+    (tmp_path / "sweep.toml").write_text(
+        "[sweep]\ndatasets = ['ring8', 'ring8']\ndivergences = ['kl', 'kullback_leibler', 'gan', 'kl']\n"
+        "seeds = [0, 0, 1]\n[defaults]\nsteps = 10\n"
+    )
+    sweep = load_sweep(tmp_path / "sweep.toml")
+    configs = sweep.resolved_configs()
+    assert [(c.divergence, c.seed) for c in configs] == [("kl", 0), ("kl", 1), ("gan", 0), ("gan", 1)]
+    assert sweep.resolved_configs() == configs
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert len(warning) == 1 and "duplicate entries" in warning[0]  # once, though resolved twice
+    assert "ring8 × kl, seed 0 ×12" in warning[0] and "ring8 × gan, seed 1 ×2" in warning[0]
