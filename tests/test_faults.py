@@ -319,3 +319,24 @@ def test_duplicate_sweep_entries_run_once_with_one_warning(tmp_path, capsys):
     warning = capsys.readouterr().err.strip().splitlines()
     assert len(warning) == 1 and "duplicate entries" in warning[0]  # once, though resolved twice
     assert "ring8 × kl, seed 0 ×12" in warning[0] and "ring8 × gan, seed 1 ×2" in warning[0]
+
+
+# --- divergence family members ------------------------------------------------------------------------------------
+
+def test_a_family_member_must_pass_the_validator_before_a_run(tmp_path, capsys, monkeypatch):
+    from fgan_bench import cli, divergences
+
+    calls = []
+    real_validate = divergences.validate_divergence
+    monkeypatch.setattr(divergences, "validate_divergence", lambda d: calls.append(d.spec) or real_validate(d))
+    for _ in range(2):
+        with pytest.raises(fgan_bench.InvalidDivergenceError, match="math validator: .*convexity failed"):
+            divergences.get_divergence("alpha:1e308")
+    assert calls == ["alpha:1e+308"]  # validated once per process and spec
+    assert divergences.get_divergence("alpha:1e308", validated=False).spec == "alpha:1e+308"  # check-divergence
+    assert divergences.get_divergence("alpha:0.5").spec == "alpha:0.5" and calls == ["alpha:1e+308"]  # an example
+    assert divergences.get_divergence("alpha:1.5").spec == "alpha:1.5" and calls[-1] == "alpha:1.5"  # passes
+    status = cli.main(["run", "--divergence", "alpha:1e308", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == cli.EXIT_USAGE and "convexity failed" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
