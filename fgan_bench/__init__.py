@@ -25,6 +25,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+import fgan_bench._isolation  # noqa: F401 - first: under `python -m`, drop the working directory from sys.path
+
 __version__ = "0.1.0"
 
 #: Public name → the module that defines it.

@@ -1,4 +1,9 @@
-"""``python -m fgan_bench``: see :mod:`fgan_bench.cli`."""
+"""``python -m fgan_bench``: see :mod:`fgan_bench.cli`.
+
+Before this runs, importing the package has already removed the working directory that
+``python -m`` puts first on ``sys.path`` (:mod:`fgan_bench._isolation`), so nothing is
+imported implicitly from where the command is run.
+"""
 
 import sys
 

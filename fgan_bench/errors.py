@@ -58,3 +58,7 @@ class ConfigError(FganBenchError, ValueError):
     @property
     def flag(self) -> str:
         return "--" + self.option.replace("_", "-")
+
+
+class DataError(FganBenchError, ValueError):
+    """User data that cannot be trained on: unreadable, empty, not finite, absurd, or mis-shaped."""

@@ -57,8 +57,10 @@ def load_plugin_file(path: str | os.PathLike) -> types.ModuleType:
     replaces the earlier one), so naming a plugin twice is harmless.
 
     Raises:
-        PluginError: the file failed to import, or a registration it made was refused
-            (the message keeps the validator's one-line verdict).
+        PluginError: the file failed to import — any exception, ``sys.exit()`` included (a
+            plugin that exits would end the command silently) — or a registration it made
+            was refused (the message keeps the validator's one-line verdict). A
+            ``KeyboardInterrupt`` (Ctrl-C) propagates unchanged.
     """
     file = Path(path).resolve()
     digest = hashlib.sha1(str(file).encode()).hexdigest()[:8]
@@ -74,12 +76,20 @@ def load_plugin_file(path: str | os.PathLike) -> types.ModuleType:
     except FganBenchError as error:
         sys.modules.pop(module_name, None)
         raise PluginError(f"plugin {str(path)!r}: {error}") from error
-    except Exception as error:  # noqa: BLE001 - report any failure of user code in one line
+    except KeyboardInterrupt:
         sys.modules.pop(module_name, None)
-        raise PluginError(
-            f"plugin {str(path)!r} failed to load{_where(error, file)}: {type(error).__name__}: {error}"
-        ) from error
+        raise
+    except BaseException as error:  # noqa: BLE001 - report any failure of user code in one line
+        sys.modules.pop(module_name, None)
+        raise PluginError(f"plugin {str(path)!r} failed to load{_where(error, file)}: {_describe(error)}") from error
     return module
+
+
+def _describe(error: BaseException) -> str:
+    """One line for what user code raised; ``sys.exit`` is named as such (it is not a success)."""
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r}); a plugin must only define and register objects"
+    return f"{type(error).__name__}: {error}"
 
 
 def load_plugins(paths: Iterable[str | os.PathLike]) -> list[types.ModuleType]:
@@ -106,5 +116,7 @@ def load_entry_points(group: str, register: Callable[[object], object]) -> None:
                     continue
                 for item in target if isinstance(target, list | tuple) else (target,):
                     register(item)
-        except Exception as error:  # noqa: BLE001 - skip, do not crash, on a bad installed plugin
-            warnings.warn(f"fgan-bench: skipped {source}: {error}", stacklevel=2)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - skip, do not crash (or exit), on a bad installed plugin
+            warnings.warn(f"fgan-bench: skipped {source}: {_describe(error)}", stacklevel=2)

@@ -61,11 +61,55 @@ def _parse_value(text: str) -> float | str:
         return text
 
 
+_QUOTES = "\"'"
+
+
+def _split_parameters(spec: str, rest: str) -> list[str]:
+    """``rest`` split at commas outside quotes: ``'path="a,b.npy",x=1'`` → two parts."""
+    parts, current, quote = [], [], None
+    for char in rest:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in _QUOTES:
+            quote = char
+        elif char == ",":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if quote:
+        raise SpecError(f"{spec!r} has an unclosed {quote} quote")
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _parse_quoted(text: str) -> float | str:
+    """A quoted value (``"a,b.npy"`` or ``'a,b.npy'``) is text, its quotes removed."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in _QUOTES:
+        return text[1:-1]
+    return _parse_value(text)
+
+
+def quote_value(value) -> str:
+    """A parameter value as a spec writes it: quoted where it holds a comma, a quote or
+    surrounding spaces, so that :func:`parse_spec` reads it back unchanged."""
+    text = str(value)
+    if isinstance(value, str) and (any(c in text for c in ",\"'") or text != text.strip()):
+        quote = "'" if '"' in text else '"'
+        return f"{quote}{text}{quote}"
+    return text
+
+
 def parse_spec(spec: str) -> Spec:
     """Parses ``"alpha:0.5"`` into ``Spec("alpha", (0.5,))``.
 
+    Parameters are separated by commas; a value holding a comma is quoted:
+    ``file:path="runs,2024/data.npy"`` (or with single quotes).
+
     >>> parse_spec("js_weighted:weight=0.3")
     Spec(name='js_weighted', args=(), kwargs=(('weight', 0.3),))
+    >>> parse_spec('file:path="a,b.npy"').kwargs
+    (('path', 'a,b.npy'),)
     """
     if not isinstance(spec, str) or not spec.strip():
         raise SpecError(f"expected a name such as 'kl' or 'alpha:0.5', got {spec!r}")
@@ -77,16 +121,16 @@ def parse_spec(spec: str) -> Spec:
         raise SpecError(f"{spec!r} has ':' but no parameters; write e.g. '{name}:0.5'")
     args: list[float | str] = []
     kwargs: list[tuple[str, float | str]] = []
-    for part in filter(None, (p.strip() for p in rest.split(","))) if rest else ():
+    for part in _split_parameters(spec, rest) if rest else ():
         key, eq, value = part.partition("=")
-        if eq:
+        if eq and key.strip()[:1] not in _QUOTES:
             if kwargs and key.strip() in dict(kwargs):
                 raise SpecError(f"{spec!r} gives parameter {key.strip()!r} twice")
-            kwargs.append((key.strip(), _parse_value(value.strip())))
+            kwargs.append((key.strip(), _parse_quoted(value.strip())))
         elif kwargs:
             raise SpecError(f"{spec!r}: positional parameters must come before key=value ones")
         else:
-            args.append(_parse_value(part))
+            args.append(_parse_quoted(part))
     return Spec(name, tuple(args), tuple(kwargs))
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from fgan_bench.datasets.base import Dataset
 from fgan_bench.datasets.pipeline import training_batches
+from fgan_bench.datasets.validation import coerce_parameters
 from fgan_bench.errors import FganBenchError, SpecError
 from fgan_bench.registry import Entry, Registry, parse_spec, registration_source
 
@@ -59,7 +60,8 @@ def get_dataset(spec: str | Dataset) -> Dataset:
 
     Raises:
         UnknownNameError: unknown name, with the closest known names.
-        SpecError: parameters the dataset does not take.
+        SpecError: parameters the dataset does not take, or of the wrong type.
+        DataError: user data that cannot be trained on (:mod:`fgan_bench.datasets.validation`).
         FganBenchError: data that cannot be found or read (with where to put it).
     """
     if isinstance(spec, Dataset):
@@ -67,12 +69,15 @@ def get_dataset(spec: str | Dataset) -> Dataset:
     parsed = parse_spec(spec)
     build = _REGISTRY.lookup(parsed.name).item
     try:
-        inspect.signature(build).bind(*parsed.args, **dict(parsed.kwargs))
+        bound = inspect.signature(build).bind(*parsed.args, **dict(parsed.kwargs))
     except TypeError as error:
         parameters = ", ".join(inspect.signature(build).parameters) or "none"
         raise SpecError(f"dataset {parsed.name!r}: {error} (its parameters: {parameters})") from None
+    bound.arguments.update(coerce_parameters(build, parsed.name, bound.arguments))
     try:
-        dataset = build(*parsed.args, **dict(parsed.kwargs))
+        dataset = build(*bound.args, **bound.kwargs)
+    except FganBenchError:
+        raise
     except ValueError as error:
         raise SpecError(f"dataset {spec!r}: {error}") from None
     except OSError as error:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fgan_bench.registry import quote_value
+
 Kind = Literal["vector", "image"]
 
 
@@ -40,6 +42,8 @@ class Dataset:
         mode_std: the components' standard deviation.
         defaults: run options this dataset suggests (model, steps, learning rates, ...).
         parameters: parameter values of a parameterised dataset.
+        fingerprint: for data read from the user's files, a short hash of their bytes
+            (:func:`fgan_bench.datasets.fingerprint.content_fingerprint`); ``None`` otherwise.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Dataset:
     mode_std: float | None = None
     defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    fingerprint: str | None = None
 
     def __post_init__(self):
         if self.kind not in ("vector", "image"):
@@ -133,4 +138,4 @@ class Dataset:
     def spec(self) -> str:
         if not self.parameters:
             return self.name
-        return f"{self.name}:" + ",".join(f"{k}={v}" for k, v in self.parameters.items())
+        return f"{self.name}:" + ",".join(f"{k}={quote_value(v)}" for k, v in self.parameters.items())

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from fgan_bench._lazy import tf, tfp
+from fgan_bench.datasets import validation
 from fgan_bench.datasets.base import Dataset
+from fgan_bench.datasets.fingerprint import content_fingerprint
 from fgan_bench.errors import FganBenchError
 
 VECTOR_RANGE = (-math.inf, math.inf)
@@ -173,14 +175,16 @@ def _keras_npz(name: str, filename: str, path: str | None) -> Dataset:
             f"{name} data not found at {file}: put Keras' {filename} (arrays x_train, y_train, x_test, y_test) there, "
             f"or pass {name}:path=FILE; fgan-bench never downloads"
         )
-    with np.load(file) as archive:
-        if "x_train" not in archive:
-            raise FganBenchError(f"{file} has no array 'x_train' (found: {', '.join(archive.files)})")
-        images = archive["x_train"]
-        labels = archive["y_train"] if "y_train" in archive else None
-        test = archive["x_test"] if "x_test" in archive else None
-        test_labels = archive["y_test"] if "y_test" in archive and test is not None else None
+    archive = validation.load_numpy_file(file)
+    if not isinstance(archive, dict) or "x_train" not in archive:
+        found = ", ".join(archive) if isinstance(archive, dict) else "a single .npy array"
+        raise FganBenchError(f"{file} has no array 'x_train' (found: {found}); save it with numpy.savez(x_train=...)")
+    images = validation.check_examples(archive["x_train"], str(file))
+    labels = archive.get("y_train")
+    test = archive.get("x_test")
+    test_labels = archive.get("y_test") if test is not None else None
     array = _images_in_range(images)
+    validation.check_image_shape(array.shape[1:], str(file))
     return Dataset(
         name=name,
         kind="image",
@@ -189,9 +193,10 @@ def _keras_npz(name: str, filename: str, path: str | None) -> Dataset:
         description=f"{name} training images from {file}",
         array=array,
         labels=labels,
-        test_array=None if test is None else _images_in_range(test),
+        test_array=None if test is None else _images_in_range(validation.check_examples(test, f"{file} (x_test)")),
         test_labels=test_labels,
         parameters={"path": str(file)} if path else {},
+        fingerprint=content_fingerprint(file) if path else None,
     )
 
 
@@ -206,24 +211,22 @@ def fashion_mnist(path: str | None = None) -> Dataset:
 
 
 def _load_array_file(file: Path) -> np.ndarray:
-    if file.suffix == ".npy":
-        return np.load(file)
-    with np.load(file) as archive:
-        for key in ("x_train", "x", "data", "samples"):
-            if key in archive:
-                return archive[key]
-        if len(archive.files) == 1:
-            return archive[archive.files[0]]
-        raise FganBenchError(f"{file}: name the array x_train, x, data or samples (found: {', '.join(archive.files)})")
+    archive = validation.load_numpy_file(file)
+    if not isinstance(archive, dict):
+        return archive
+    for key in ("x_train", "x", "data", "samples"):
+        if key in archive:
+            return archive[key]
+    if len(archive) == 1:
+        return next(iter(archive.values()))
+    raise FganBenchError(f"{file}: name the array x_train, x, data or samples (found: {', '.join(archive) or 'none'})")
 
 
 def _load_image_folder(folder: Path) -> np.ndarray:
-    from matplotlib import image as mpimg
-
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     if not files:
         raise FganBenchError(f"{folder} holds no .png or .jpg images")
-    images = [np.asarray(mpimg.imread(f), np.float32) for f in files]
+    images = [validation.read_image(f) for f in files]
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise FganBenchError(f"{folder}: images differ in shape ({sorted(shapes)[:3]}...); resize them to one shape")
@@ -237,7 +240,8 @@ def file(path: str) -> Dataset:
     if not location.exists():
         raise FganBenchError(f"data file {location} does not exist; pass file:path=FILE.npy|FILE.npz|IMAGE_FOLDER")
     data = _load_image_folder(location) if location.is_dir() else _load_array_file(location)
-    data = np.asarray(data)
+    data = validation.check_examples(data, str(location))
+    fingerprint = content_fingerprint(location)
     if data.ndim == 2:
         return Dataset(
             name="file",
@@ -247,9 +251,11 @@ def file(path: str) -> Dataset:
             description=f"{len(data)} vectors from {location}",
             array=data.astype(np.float32),
             parameters={"path": str(path)},
+            fingerprint=fingerprint,
         )
     if data.ndim in (3, 4):
         array = _images_in_range(data)
+        validation.check_image_shape(array.shape[1:], str(location))
         return Dataset(
             name="file",
             kind="image",
@@ -258,6 +264,7 @@ def file(path: str) -> Dataset:
             description=f"{len(array)} images from {location}",
             array=array,
             parameters={"path": str(path)},
+            fingerprint=fingerprint,
         )
     raise FganBenchError(f"{location}: expected an array of shape (n, d) or (n, H, W[, C]), got {data.shape}")
 

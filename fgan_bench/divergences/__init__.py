@@ -12,6 +12,8 @@ divergence must pass the math validator (:mod:`fgan_bench.divergences.validation
 
 from __future__ import annotations
 
+import warnings
+
 from fgan_bench.divergences.base import Divergence, DivergenceFamily, Interval
 from fgan_bench.divergences.validation import ValidationReport, validate_divergence
 from fgan_bench.errors import InvalidDivergenceError, SpecError
@@ -86,24 +88,62 @@ def unregister_divergence(name: str) -> None:
     _REGISTRY.remove(name)
 
 
-def get_divergence(spec: str | Divergence) -> Divergence:
+def get_divergence(spec: str | Divergence, *, validated: bool = True) -> Divergence:
     """The divergence for a spec string such as ``"reverse_kl"``, ``"alpha:0.5"`` or ``"js_weighted:0.3"``.
 
-    A :class:`Divergence` is returned as it is.
+    A :class:`Divergence` is returned as it is. A family member (``alpha:1e308``) must pass
+    the math validator like any registered divergence: it is validated once per process
+    and spec (:func:`checked_member`), unless ``validated=False`` (for ``check-divergence``,
+    which prints the full report instead).
 
     Raises:
         UnknownNameError: unknown name; the message suggests the closest known names.
         SpecError: missing, extra or invalid parameters.
+        InvalidDivergenceError: a family member that fails a validator check (named).
     """
     if isinstance(spec, Divergence):
         return spec
     parsed = parse_spec(spec)
     item = _REGISTRY.lookup(parsed.name).item
     if isinstance(item, DivergenceFamily):
-        return item(*parsed.args, **dict(parsed.kwargs))
+        member = item(*parsed.args, **dict(parsed.kwargs))
+        return checked_member(item, member) if validated else member
     if parsed.has_parameters:
         raise SpecError(f"divergence {item.name!r} takes no parameters; write {item.name!r}")
     return item
+
+
+_MEMBER_REPORTS: dict[tuple[int, str], ValidationReport | None] = {}
+
+
+def checked_member(family: DivergenceFamily, member: Divergence) -> Divergence:
+    """``member`` of ``family`` after the math validator passed it.
+
+    Members at the family's ``examples`` were validated with the family (at a plugin's
+    registration; in the test suite for built-ins) and are not run again; any other member
+    is validated on first use in a process (about 0.5 s) and its report cached by spec.
+
+    Raises:
+        InvalidDivergenceError: naming each failed check and its measured error.
+    """
+    key = (id(family), member.spec)
+    if key not in _MEMBER_REPORTS:
+        is_example = any(family(**example).spec == member.spec for example in family.examples)
+        if is_example:
+            _MEMBER_REPORTS[key] = None
+        else:
+            with warnings.catch_warnings():  # the report says what overflowed; no numpy noise around it
+                warnings.simplefilter("ignore", RuntimeWarning)
+                _MEMBER_REPORTS[key] = validate_divergence(member)
+    report = _MEMBER_REPORTS[key]
+    if report is not None and not report.ok:
+        raise InvalidDivergenceError(
+            f"divergence {report.spec!r} refused by the math validator: {report.summary()}; "
+            f"choose parameters like the family's examples ({family.usage}, e.g. "
+            f"{', '.join(family(**e).spec for e in family.examples)})",
+            report,
+        )
+    return member
 
 
 def list_divergences() -> list[str]:
@@ -133,6 +173,7 @@ __all__ = [
     "DivergenceFamily",
     "Interval",
     "ValidationReport",
+    "checked_member",
     "divergence_entries",
     "example_divergences",
     "get_divergence",

@@ -10,12 +10,15 @@ Metrics are pluggable like divergences and datasets: ``register_metric(Metric(..
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from fgan_bench.errors import FganBenchError
 from fgan_bench.metrics.base import EvaluationInputs, Metric
+from fgan_bench.metrics.checks import DIVERGED_MAGNITUDE, exploded_values, shortfall
 from fgan_bench.metrics.modes import mode_metrics
 from fgan_bench.registry import Entry, Registry, registration_source
 
@@ -71,7 +74,80 @@ def applicable_metrics(inputs: EvaluationInputs, names: Sequence[str] | None = N
     metrics = (
         [get_metric(n) for n in names] if names is not None else [e.item for e in metric_entries() if e.item.default]
     )
-    return [m for m in metrics if m.applies_to(inputs)]
+    return [m for m in metrics if _applies(m, inputs)]
+
+
+def _applies(metric: Metric, inputs: EvaluationInputs) -> bool:
+    try:
+        return bool(metric.applies_to(inputs))
+    except Exception:  # noqa: BLE001 - a plugin's test that needs real arrays: decide when they exist
+        return inputs.real.size > 0
+
+
+def _planned_inputs(dataset, *, critic: bool = True) -> EvaluationInputs:
+    """Inputs as a run will have them, before any sample exists (for applicability checks)."""
+    empty = np.empty((0, *dataset.shape), np.float32)
+    return EvaluationInputs(dataset, empty, empty, divergence=True if critic else None,
+                            critic=(lambda x: x) if critic else None)
+
+
+def check_metric_names(names: Sequence[str], dataset, *, critic: bool = True) -> list[Metric]:
+    """The metrics named, after refusing any that is unknown or does not apply to ``dataset``.
+
+    Args:
+        names: metric names, as given with ``--metrics``.
+        dataset: a :class:`~fgan_bench.datasets.Dataset` or its spec.
+        critic: whether the run's critic is at hand (it is for a trained run).
+
+    Raises:
+        UnknownNameError: an unknown name (with the closest known ones).
+        FganBenchError: ``"metric 'parzen' does not apply to dataset 'ring8' (vector data);
+            choose from: ..."``.
+    """
+    from fgan_bench.datasets import get_dataset
+
+    dataset = get_dataset(dataset)
+    return _check_names(names, _planned_inputs(dataset, critic=critic))
+
+
+def _check_names(names: Sequence[str], inputs: EvaluationInputs) -> list[Metric]:
+    metrics = [get_metric(name) for name in names]
+    refused = [m.name for m in metrics if not _applies(m, inputs)]
+    if refused:
+        dataset = inputs.dataset
+        usable = [e.name for e in metric_entries() if _applies(e.item, inputs)]
+        raise FganBenchError(
+            f"metric{'s' if len(refused) > 1 else ''} {', '.join(refused)} "
+            f"{'do' if len(refused) > 1 else 'does'} not apply to dataset {dataset.spec!r} ({dataset.kind} data"
+            f"{'' if inputs.critic is not None else ', no critic'}); choose from: {', '.join(usable)}"
+        )
+    return metrics
+
+
+def evaluation_real_count(dataset) -> int:
+    """How many real examples an evaluation compares with (see :func:`evaluate`)."""
+    if dataset.synthetic:
+        return DEFAULT_REAL_SAMPLES
+    pool = dataset.test_array if dataset.test_array is not None else dataset.array
+    return min(len(pool), DEFAULT_REAL_SAMPLES)
+
+
+def sample_shortfalls(dataset, num_samples: int, names: Sequence[str] | None = None) -> dict[str, str]:
+    """Before training: ``{metric: reason}`` for each metric (default: every default metric
+    that applies) that ``num_samples`` generated examples, or the dataset's real examples,
+    are too few for. Empty when the evaluation will run in full.
+
+    A runner calls this before training, to refuse or warn; :func:`evaluate` skips such a
+    metric anyway, so a short run never crashes at the end.
+    """
+    from fgan_bench.datasets import get_dataset
+
+    dataset = get_dataset(dataset)
+    inputs = _planned_inputs(dataset)
+    metrics = _check_names(names, inputs) if names is not None else applicable_metrics(inputs)
+    real = evaluation_real_count(dataset)
+    reasons = {m.name: shortfall(m, real, num_samples, fake_source="--num-samples") for m in metrics}
+    return {name: reason for name, reason in reasons.items() if reason}
 
 
 def evaluate(
@@ -86,6 +162,7 @@ def evaluate(
     generator_density=None,
     cache_dir: str | Path | None = None,
     timings: dict[str, float] | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Every applicable metric for generated samples ``fake`` of ``dataset``, as ``{output: value}``.
 
@@ -101,6 +178,13 @@ def evaluate(
         generator_density: the generator's exact density, where it has one.
         cache_dir: where feature classifiers are cached.
         timings: if given, filled with each metric's wall time in seconds.
+        skipped: if given, filled with ``{metric: reason}`` for each metric skipped for too
+            few real or generated examples (:func:`~fgan_bench.metrics.checks.shortfall`);
+            if not, each skip is a warning. A skipped metric is never an error.
+
+    Raises:
+        FganBenchError: a metric named in ``metrics`` does not apply to these inputs
+            (rather than an empty result).
     """
     from fgan_bench.datasets import get_dataset
 
@@ -121,7 +205,15 @@ def evaluate(
     values: dict[str, float] = {}
     if not np.all(np.isfinite(fake)):
         return values
-    for metric in applicable_metrics(inputs, metrics):
+    chosen = _check_names(metrics, inputs) if metrics is not None else applicable_metrics(inputs)
+    for metric in chosen:
+        reason = shortfall(metric, len(inputs.real), len(fake))
+        if reason is not None:
+            if skipped is None:
+                warnings.warn(f"fgan-bench: metric {metric.name} skipped: {reason}", stacklevel=2)
+            else:
+                skipped[metric.name] = reason
+            continue
         started = time.perf_counter()
         values.update({k: float(v) for k, v in metric.compute(inputs).items()})
         if timings is not None:
@@ -142,13 +234,18 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "EvaluationInputs",
     "Metric",
+    "DIVERGED_MAGNITUDE",
     "applicable_metrics",
+    "check_metric_names",
     "evaluate",
+    "evaluation_real_count",
+    "exploded_values",
     "get_metric",
     "list_metrics",
     "metric_direction",
     "metric_entries",
     "mode_metrics",
     "register_metric",
+    "sample_shortfalls",
     "unregister_metric",
 ]

@@ -54,6 +54,9 @@ class Metric:
         directions: for each output, whether ``"higher"`` or ``"lower"`` is better
             (reports rank by it); a key ending in ``*`` covers every output starting with
             the rest (``"true_*"``); outputs not listed are informational.
+        min_samples: the fewest examples it needs on each side (real and generated); with
+            fewer it is skipped, its reason recorded (:mod:`fgan_bench.metrics.checks`).
+        min_samples_reason: why, in a few words (``"k-NN with k = 3"``).
     """
 
     name: str
@@ -62,6 +65,8 @@ class Metric:
     applies_to: Callable[[EvaluationInputs], bool] = lambda inputs: True  # noqa: E731
     default: bool = True
     directions: Mapping[str, Direction] = dataclasses.field(default_factory=dict)
+    min_samples: int = 2
+    min_samples_reason: str = ""
 
     def __post_init__(self):
         if not callable(self.compute):

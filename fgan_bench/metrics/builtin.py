@@ -119,6 +119,8 @@ BUILTIN_METRICS = (
         _precision_recall,
         "improved precision and recall, k = 3 nearest neighbours",
         directions={"precision": "higher", "recall": "higher"},
+        min_samples=4,
+        min_samples_reason="k-NN with k = 3",
     ),
     Metric(
         "sliced_wasserstein",
@@ -158,5 +160,7 @@ BUILTIN_METRICS = (
             "classifier_precision": "higher",
             "classifier_recall": "higher",
         },
+        min_samples=4,
+        min_samples_reason="k-NN with k = 3 on features",
     ),
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ from fgan_bench.errors import ConfigError, FganBenchError
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name not in ("divergence", "dataset", "plugins"))
 TABLES = ("sweep", "defaults", "grid", "overrides")
 SWEEP_KEYS = ("name", "datasets", "divergences", "seeds", "plugins", "description")
+#: A sweep name is one folder under --out: these characters, and not only dots (".", "..").
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+")
+#: Seeds are unsigned 32-bit integers (TensorFlow's and NumPy's seed range).
+MAX_SEED = 2**32 - 1
+_WARNED: set[str] = set()
 
 
 def _line_of(text: str, table: str, key: str | None = None) -> int | None:
@@ -106,7 +112,13 @@ class Sweep:
                 table, key = self._origin_of(error.option, config)
                 line = _line_of(self.text, table, key)
                 raise FganBenchError(f"{self.path}:{line or '?'}: {error.worded(key or error.option)}") from None
-        return resolved
+        unique, repeated = deduplicate(resolved)
+        if repeated:
+            _warn_once(
+                f"{self.path}: warning: duplicate entries give the same run; each is trained and counted once: "
+                + ", ".join(f"{label} ×{count}" for label, count in repeated.items())
+            )
+        return unique
 
     def _origin_of(self, option: str, config: RunConfig) -> tuple[str, str | None]:
         """The table and key a run option of ``config`` was set by (for its line number)."""
@@ -121,12 +133,53 @@ class Sweep:
         return "sweep", "datasets"  # a default that does not fit this dataset
 
 
+def deduplicate(configs: list[RunConfig]) -> tuple[list[RunConfig], dict[str, int]]:
+    """``configs`` with each run id once (first occurrence kept, order kept), and
+    ``{"<dataset> × <divergence>, seed <s>": times listed}`` for the repeated ones: a divergence
+    listed twice, an alias beside its canonical name (both resolve to one spec),
+    ``seeds = [0, 0]``, a dataset listed twice."""
+    seen: dict[str, RunConfig] = {}
+    counts: dict[str, int] = {}
+    for config in configs:
+        counts[config.run_id] = counts.get(config.run_id, 0) + 1
+        seen.setdefault(config.run_id, config)
+    repeated = {
+        f"{seen[run_id].dataset} × {seen[run_id].divergence}, seed {seen[run_id].seed}": count
+        for run_id, count in counts.items()
+        if count > 1
+    }
+    return list(seen.values()), repeated
+
+
+def _warn_once(message: str) -> None:
+    """One line on stderr, once per process (a sweep resolves its runs more than once)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(message, file=sys.stderr)
+
+
+def check_sweep_name(name: object) -> str | None:
+    """Why ``name`` cannot be a sweep's folder under ``--out``, or ``None`` when it can.
+
+    >>> check_sweep_name(".."), check_sweep_name("smoke-2")
+    ("expected a folder name (letters, digits, _ . -, not only dots), got '..'", None)
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or not name.strip("."):
+        return f"expected a folder name (letters, digits, _ . -, not only dots), got {name!r}"
+    return None
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Parses and checks a sweep file; raises a one-line FganBenchError naming file, line and key."""
     path = Path(path)
     if not path.is_file():
         raise FganBenchError(f"sweep file {path} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise FganBenchError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save the sweep file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -148,17 +201,24 @@ def load_sweep(path: str | Path) -> Sweep:
     def string_list(key: str, required: bool = True) -> tuple[str, ...]:
         value = sweep.get(key, [] if not required else None)
         if value is None or not isinstance(value, list) or (required and not value):
-            raise fail(f"[sweep] {key} must be a non-empty list", "sweep", key if key in sweep else None)
+            example = {"datasets": '["ring8"]', "plugins": '["../divergences"]'}.get(key, '["kl", "alpha:0.5"]')
+            got = "nothing" if value is None else _toml(value)
+            raise fail(f"{key}: expected a non-empty list of strings, e.g. {example}, got {got}", "sweep",
+                       key if key in sweep else None)
         if not all(isinstance(v, str) for v in value):
-            raise fail(f'[sweep] {key} must list strings, e.g. ["ring8"]', "sweep", key)
+            raise fail(f'{key}: expected a list of strings, e.g. ["ring8"], got {_toml(value)}', "sweep", key)
         return tuple(value)
 
     name = sweep.get("name", path.stem)
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-        raise fail(f"[sweep] name must be a folder name (letters, digits, _ . -), got {name!r}", "sweep", "name")
+    problem = check_sweep_name(name)
+    if problem:
+        raise fail(f"name: {problem}" + ("" if "name" in sweep else " (from the file name)"), "sweep", "name")
     seeds = sweep.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise fail("[sweep] seeds must be a non-empty list of non-negative integers", "sweep", "seeds")
+    if not isinstance(seeds, list) or not seeds or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds
+    ):
+        raise fail(f"seeds: expected a non-empty list of integers in [0, 2³² − 1], e.g. [0, 1, 2], got {_toml(seeds)}",
+                   "sweep", "seeds")
 
     def options(table: str, values: Any) -> dict[str, Any]:
         if not isinstance(values, dict):
@@ -202,3 +262,14 @@ def load_sweep(path: str | Path) -> Sweep:
         plugins=plugins,
         description=str(sweep.get("description", "")),
     )
+
+
+def _toml(value: Any) -> str:
+    """A value as TOML writes it (``true``, ``"a"``), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
