@@ -125,3 +125,13 @@ def test_a_plugin_model_with_wrong_shapes_gets_one_line(tmp_path, model_plugin, 
     error = capsys.readouterr().err.strip()
     assert status == 2 and len(error.splitlines()) == 1
     assert "model 'wrong_mlp'" in error and "(3,)" in error and "(2,)" in error
+
+
+def test_tensorflow_start_up_noise_stays_off_the_console_but_real_errors_do_not():
+    code = ("import os, sys; from fgan_bench._lazy import import_tensorflow_quietly; import_tensorflow_quietly(); "
+            "import tensorflow as tf; print('GPU' if tf.config.list_physical_devices('GPU') else 'CPU'); "
+            "os.write(2, b'a real error\\n')")
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert probe.returncode == 0 and "a real error" in probe.stderr
+    if probe.stdout.strip() == "CPU":
+        assert "cuda" not in probe.stderr.lower() and "absl" not in probe.stderr, probe.stderr
