@@ -117,6 +117,7 @@ def _add_run_parser(commands) -> None:
             "momentum",
             "clip_norm",
             "objective",
+            "generator_divergence",
             "schedule",
             "critic_steps",
             "seed",
@@ -126,7 +127,9 @@ def _add_run_parser(commands) -> None:
     }
     helps = {
         "steps": "training steps (generator updates)",
-        "objective": "saddle or nonsaturating",
+        "objective": "saddle, nonsaturating, maximum_likelihood (minimises KL(P‖Q)) or log_ratio (KL(Q‖P))",
+        "generator_divergence": "divergence spec the generator minimises through the critic's density ratio "
+        "(saddle/nonsaturating; default: the critic's own)",
         "schedule": "simultaneous (f-GAN single-step) or alternating",
         "critic_steps": "critic updates per generator update (alternating)",
         "model": "mlp, dcgan or linear (default: the dataset's)",

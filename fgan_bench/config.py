@@ -98,6 +98,9 @@ class RunConfig:
     momentum: float = 0.9
     clip_norm: float | None = None
     objective: str = "saddle"
+    #: the divergence the generator minimises through the critic's density-ratio estimate
+    #: (Poole et al., 2016); None: the critic's own (or the one the objective fixes)
+    generator_divergence: str | None = None
     schedule: str = "simultaneous"
     critic_steps: int = 1
     seed: int = 0
@@ -139,9 +142,11 @@ class RunConfig:
             values["latent_dim"] = dataset.dimension
         spe = 1 if self.strategy in ("mirrored", "multiworker") else self.steps_per_execution
         log_every = self.log_every or _default_log_every(values["steps"], spe)
+        generator_divergence = None if self.generator_divergence is None else get_divergence(self.generator_divergence)
         config = dataclasses.replace(
             self,
             divergence=divergence.spec,
+            generator_divergence=None if generator_divergence is None else generator_divergence.spec,
             dataset=dataset.spec,
             log_every=log_every,
             steps_per_execution=min(spe, log_every),
@@ -149,6 +154,10 @@ class RunConfig:
             **values,
         )
         config.check()
+        try:
+            losses.check_generator_objective(divergence, config.objective, generator_divergence)
+        except ValueError as error:
+            raise FganBenchError(str(error)) from None
         return config
 
     def check(self) -> None:

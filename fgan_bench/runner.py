@@ -114,6 +114,9 @@ def build_trainer(config: RunConfig, strategy):
             critic,
             get_divergence(config.divergence),
             objective=config.objective,
+            generator_divergence=None
+            if config.generator_divergence is None
+            else get_divergence(config.generator_divergence),
             schedule=config.schedule,
             critic_steps=config.critic_steps,
             jit_gradients=config.jit and not jit_everything,

@@ -52,7 +52,9 @@ def make_fgan_class():
             generator: maps noise of shape (batch, latent_dim) to data.
             critic: maps data to raw outputs V of shape (batch, 1).
             divergence: the :class:`~fgan_bench.Divergence` to minimise.
-            objective: ``"saddle"`` or ``"nonsaturating"`` (see :mod:`fgan_bench.losses`).
+            objective: a generator objective of :data:`fgan_bench.losses.OBJECTIVES`.
+            generator_divergence: the divergence the generator minimises through the critic's
+                density-ratio estimate (``None``: the critic's own; see :mod:`fgan_bench.losses`).
             schedule: ``"simultaneous"`` or ``"alternating"``.
             critic_steps: critic updates per generator update (alternating only).
             jit_gradients: XLA-compile the forward and backward pass (not the optimizer
@@ -66,14 +68,14 @@ def make_fgan_class():
             divergence: Divergence,
             *,
             objective: str = "saddle",
+            generator_divergence: Divergence | None = None,
             schedule: str = "simultaneous",
             critic_steps: int = 1,
             jit_gradients: bool = False,
             **kwargs,
         ):
             super().__init__(**kwargs)
-            if objective not in losses.OBJECTIVES:
-                raise ValueError(f"objective must be one of {losses.OBJECTIVES}, got {objective!r}")
+            losses.check_generator_objective(divergence, objective, generator_divergence)
             if schedule not in SCHEDULES:
                 raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
             if schedule == "simultaneous" and critic_steps != 1:
@@ -82,6 +84,7 @@ def make_fgan_class():
             self.critic = critic
             self.divergence = divergence
             self.objective = objective
+            self.generator_divergence = generator_divergence
             self.schedule = schedule
             self.critic_steps = int(critic_steps)
             self.trackers = {name: keras.metrics.Mean(name=name) for name in LOGGED}
@@ -150,7 +153,9 @@ def make_fgan_class():
                 v_real = self._v(real)
                 v_fake = self._v(self.generator(noise, training=True))
                 critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
-                generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
+                generator_loss = losses.generator_loss(
+                    self.divergence, v_fake, self.objective, self.generator_divergence
+                )
                 scaled_critic = tf.nn.compute_average_loss(critic_loss)
                 scaled_generator = tf.nn.compute_average_loss(generator_loss)
             critic_gradients = tape.gradient(scaled_critic, self.critic.trainable_variables)
@@ -170,7 +175,9 @@ def make_fgan_class():
         def _generator_gradients_impl(self, noise):
             with tf.GradientTape() as tape:
                 v_fake = self._v(self.generator(noise, training=True))
-                generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
+                generator_loss = losses.generator_loss(
+                    self.divergence, v_fake, self.objective, self.generator_divergence
+                )
                 scaled = tf.nn.compute_average_loss(generator_loss)
             return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
 
