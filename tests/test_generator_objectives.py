@@ -10,8 +10,6 @@ fine grid. Everything is float64; no training.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from scipy import integrate, stats
@@ -146,10 +144,6 @@ def test_generator_divergence_is_resolved_to_its_spec():
     assert RunConfig(divergence="gan").resolved().generator_divergence is None
 
 
-def test_validator_catches_a_wrong_density_ratio():
-    wrong = dataclasses.replace(get_divergence("kl"), density_ratio=lambda t: tf.exp(t))
-    report = validate_divergence(wrong)
-    assert report["density_ratio"].passed is False
-    assert report["density_ratio"].error > 0.5
-    assert validate_divergence(get_divergence("kl"))["density_ratio"].passed is True
+def test_density_ratio_check_does_not_apply_without_an_invertible_f_prime():
+    """(A wrong map failing the check is in test_validator.py's BROKEN table.)"""
     assert validate_divergence(get_divergence("total_variation"))["density_ratio"].passed is None
