@@ -11,8 +11,10 @@ Public API::
 
     result = fgan_bench.run(fgan_bench.RunConfig(divergence="kl", dataset="ring8"))
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
+    fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
 """
 
+from fgan_bench import losses
 from fgan_bench.config import RunConfig
 from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
 from fgan_bench.divergences import (
@@ -67,6 +69,7 @@ __all__ = [
     "list_divergences",
     "list_metrics",
     "load_plugins",
+    "losses",
     "register_dataset",
     "register_divergence",
     "register_metric",

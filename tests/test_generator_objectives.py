@@ -147,3 +147,12 @@ def test_generator_divergence_is_resolved_to_its_spec():
 def test_density_ratio_check_does_not_apply_without_an_invertible_f_prime():
     """(A wrong map failing the check is in test_validator.py's BROKEN table.)"""
     assert validate_divergence(get_divergence("total_variation"))["density_ratio"].passed is None
+
+
+def test_list_divergences_shows_which_density_ratio_maps_are_checked(capsys):
+    from fgan_bench import cli
+
+    assert cli.main(["list", "divergences"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "checked" in rows["kl"] and "checked" in rows["alpha:<alpha>"]
+    assert "checked" not in rows["total_variation"]
