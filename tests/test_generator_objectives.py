@@ -156,3 +156,28 @@ def test_list_divergences_shows_which_density_ratio_maps_are_checked(capsys):
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
     assert "checked" in rows["kl"] and "checked" in rows["alpha:<alpha>"]
     assert "checked" not in rows["total_variation"]
+
+
+@pytest.mark.parametrize(
+    ("objective", "generator_divergence"), [("log_ratio", None), ("saddle", "reverse_kl"), ("maximum_likelihood", None)]
+)
+def test_the_trainer_applies_the_objective_s_generator_loss(objective, generator_divergence):
+    """One alternating step's generator loss is the objective's, evaluated on the critic's output."""
+    import keras
+
+    from fgan_bench.datasets import get_dataset, training_batches
+    from fgan_bench.models import build_models
+    from fgan_bench.trainer import FGAN
+
+    keras.utils.set_random_seed(0)
+    generator, critic = build_models("mlp", kind="vector", shape=(2,), latent_dim=4, width=8, depth=1, filters=0)
+    h = None if generator_divergence is None else get_divergence(generator_divergence)
+    gan = FGAN(generator, critic, get_divergence("gan"), objective=objective, generator_divergence=h,
+               schedule="alternating", critic_steps=1)
+    gan.compile(generator_optimizer=keras.optimizers.SGD(0.0), critic_optimizer=keras.optimizers.SGD(0.0))
+    data = training_batches(get_dataset("ring8"), batch_size=32, real_slots=1, noise_slots=2, latent_dim=4, seed=0)
+    batch = next(iter(data))
+    logs = gan.train_step(batch)
+    v = tf.squeeze(critic(generator(batch["noise"][:, 1])), -1)
+    expected = {"log_ratio": -v, "saddle": -v + 1.0, "maximum_likelihood": -tf.exp(v)}[objective]
+    np.testing.assert_allclose(float(logs["generator_loss"]), float(tf.reduce_mean(expected)), rtol=1e-5)
