@@ -37,8 +37,9 @@ x = G_θ(z). For any φ,
 
     ∇_θ E_z[φ(r̂(G_θ(z)))] = ∇_θ ∫ q_θ(x) φ(r̂(x)) dx = ∫ ∇_θ q_θ(x) · φ(r̂(x)) dx      (1)
 
-(the sample-path gradient of a reparameterised expectation equals the gradient of the
-integral against q_θ; r̂ does not move). The divergence itself moves with q_θ inside the ratio:
+(for the fixed function g = φ∘r̂, E_z[g(G_θ(z))] = ∫ q_θ g for every θ, so the sample-path
+gradient that autodiff computes is the gradient of that integral; r̂ does not move). The
+divergence itself moves with q_θ inside the ratio:
 
     ∇_θ D_h(P‖Q_θ) = ∇_θ ∫ q_θ h(p/q_θ) dx = ∫ ∇_θ q_θ · [h(u) + q_θ h'(u) · (−p/q_θ²)] dx
                    = ∫ ∇_θ q_θ(x) · [h(u) − u h'(u)] dx,   u = p/q_θ.                      (2)
