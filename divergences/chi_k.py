@@ -5,6 +5,7 @@ A family through Pearson χ² (k = 2), not in the f-GAN table. Spec: ``chi_k:3``
     f(u)   = |u − 1|^k,                          f(1) = 0,  f'(1) = 0
     f'(u)  = k |u − 1|^{k−1} sign(u − 1),  ranging over (−k, ∞) for u ≥ 0
     f*(t)  = t + (k − 1)(|t|/k)^{k/(k−1)}  for t ≥ −k,   and −1 for t < −k
+    r(t)   = (f')⁻¹(t) = max(0, 1 + sign(t)(|t|/k)^{1/(k−1)})   (the density ratio a critic value stands for)
 
 For t ≥ −k the supremum of u·t − f(u) sits at u = 1 + sign(t)(|t|/k)^{1/(k−1)}; below −k it
 sits at u = 0, where it equals −f(0) = −1 (so, as for Pearson χ², the polynomial alone is
@@ -33,6 +34,7 @@ def chi_k(k: float) -> Divergence:
         conjugate=conjugate,
         activation=lambda v: tf.math.softplus(v) - k,
         optimal_critic=lambda u: k * tf.pow(tf.abs(u - 1.0), k - 1.0) * tf.sign(u - 1.0),
+        density_ratio=lambda t: tf.nn.relu(1.0 + tf.sign(t) * tf.pow(tf.abs(t) / k, 1.0 / (k - 1.0))),
         domain=Interval(),
         f_prime_at_1=0.0,
         f_formula=f"|u − 1|^k, k = {k:g}",

@@ -5,6 +5,7 @@ A symmetric divergence bounded by 2, not in the f-GAN table; Le Cam's distance i
     f(u)   = (u − 1)² / (u + 1),                 f(1) = 0,  f'(1) = 0
     f'(u)  = 1 − 4/(u + 1)²,  ranging over (−3, 1) for u ≥ 0
     f*(t)  = (2 − s)² − 1,  s = min(√(1 − t), 2),  dom f* = {t < 1}
+    r(t)   = (f')⁻¹(t) = max(0, 2/√(1 − t) − 1)   (the density ratio a critic value stands for)
 
 The supremum of u·t − f(u) sits at u + 1 = 2/√(1 − t) for −3 ≤ t < 1, and at u = 0 for
 t < −3, where f*(t) = −f(0) = −1 (the min(·, 2) above). The activation
@@ -32,6 +33,7 @@ register_divergence(
         activation=lambda v: 1.0 - 4.0 * tf.sigmoid(-v),
         conjugate_of_activation=lambda v: 4.0 * tf.square(tf.math.expm1(-0.5 * tf.math.softplus(v))) - 1.0,
         optimal_critic=lambda u: 1.0 - 4.0 / tf.square(u + 1.0),
+        density_ratio=lambda t: tf.nn.relu(2.0 * tf.math.rsqrt(1.0 - t) - 1.0),
         domain=Interval(upper=1.0),
         f_prime_at_1=0.0,
         f_formula="(u − 1)²/(u + 1)",

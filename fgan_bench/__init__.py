@@ -13,6 +13,7 @@ Public API::
     result = fgan_bench.run(fgan_bench.RunConfig(divergence="kl", dataset="ring8"))
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
     gan = fgan_bench.FGAN(generator, critic, kl)       # a keras.Model
+    fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
 
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
 first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
@@ -96,6 +97,7 @@ __all__ = [
     "list_metrics",
     "list_models",
     "load_plugins",
+    "losses",
     "register_dataset",
     "register_divergence",
     "register_metric",
@@ -106,7 +108,13 @@ __all__ = [
 ]
 
 
+#: Public submodules, imported on first use too.
+_SUBMODULES = ("losses",)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"fgan_bench.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'fgan_bench' has no attribute {name!r}")
@@ -116,7 +124,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never run

@@ -70,13 +70,16 @@ def _list(args: argparse.Namespace) -> int:
             rows.append([entry.name, doc[0] if doc else "", entry.source])
         print(_table(rows))
         return 0
-    rows = [["name", "f(u)", "dom f*", "f'(1)", "source"]]
+    rows = [["name", "f(u)", "dom f*", "f'(1)", "r = (f')⁻¹", "source"]]
     for entry in divergences.divergence_entries():
         item = entry.item
+        ratio = divergences.density_ratio_status(item)
         if isinstance(item, divergences.DivergenceFamily):
-            rows.append([item.usage, item.f_formula, item.domain_formula, item.f_prime_at_1_formula, entry.source])
+            rows.append(
+                [item.usage, item.f_formula, item.domain_formula, item.f_prime_at_1_formula, ratio, entry.source]
+            )
         else:
-            rows.append([item.name, item.f_formula, str(item.domain), f"{item.f_prime_at_1:.6g}", entry.source])
+            rows.append([item.name, item.f_formula, str(item.domain), f"{item.f_prime_at_1:.6g}", ratio, entry.source])
     print(_table(rows))
     return 0
 

@@ -166,7 +166,11 @@ class RunConfig:
     momentum: float = option(0.9, "SGD momentum", check=_unit_interval)
     clip_norm: float | None = option(None, "clip each network's gradient to this global norm; 0: none",
                                      check=_at_least_zero, default_text=_by_kind("clip_norm"))
-    objective: str = option("saddle", "generator objective", choices=losses.OBJECTIVES)
+    objective: str = option("saddle", "generator objective (maximum_likelihood minimises KL(P‖Q), log_ratio "
+                            "KL(Q‖P))", choices=losses.OBJECTIVES)
+    generator_divergence: str | None = option(
+        None, "divergence spec the generator minimises through the critic's density ratio (Poole et al., 2016; "
+        "saddle/nonsaturating)", default_text="the critic's own")
     schedule: str = option("simultaneous", "simultaneous (f-GAN single-step) or alternating", choices=SCHEDULES)
     critic_steps: int = option(1, "critic updates per generator update (alternating)", check=_positive)
     seed: int = option(0, "random seed", check=_seed)
@@ -225,6 +229,15 @@ class RunConfig:
         except FganBenchError as error:
             raise ConfigError("divergence", self.divergence, str(error)) from None
         try:
+            generator_divergence = None if self.generator_divergence is None else get_divergence(
+                self.generator_divergence)
+        except FganBenchError as error:
+            raise ConfigError("generator_divergence", self.generator_divergence, str(error)) from None
+        try:
+            losses.check_generator_objective(divergence, self.objective, generator_divergence)
+        except ValueError as error:
+            raise ConfigError("objective", self.objective, str(error)) from None
+        try:
             dataset = get_dataset(self.dataset)
         except FganBenchError as error:
             raise ConfigError("dataset", self.dataset, str(error)) from None
@@ -259,6 +272,7 @@ class RunConfig:
         config = dataclasses.replace(
             self,
             divergence=divergence.spec,
+            generator_divergence=None if generator_divergence is None else generator_divergence.spec,
             dataset=dataset.spec,
             log_every=log_every,
             steps_per_execution=min(spe, log_every or spe),

@@ -52,7 +52,9 @@ class FGAN(keras.Model):
         generator: maps noise of shape (batch, latent_dim) to data.
         critic: maps data to raw outputs V of shape (batch, 1).
         divergence: the :class:`~fgan_bench.Divergence` to minimise.
-        objective: ``"saddle"`` or ``"nonsaturating"`` (see :mod:`fgan_bench.losses`).
+        objective: a generator objective of :data:`fgan_bench.losses.OBJECTIVES`.
+        generator_divergence: the divergence the generator minimises through the critic's
+            density-ratio estimate (``None``: the critic's own; see :mod:`fgan_bench.losses`).
         schedule: ``"simultaneous"`` or ``"alternating"``.
         critic_steps: critic updates per generator update (alternating only).
         jit_gradients: XLA-compile the forward and backward pass (not the optimizer
@@ -66,14 +68,14 @@ class FGAN(keras.Model):
         divergence: Divergence,
         *,
         objective: str = "saddle",
+        generator_divergence: Divergence | None = None,
         schedule: str = "simultaneous",
         critic_steps: int = 1,
         jit_gradients: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if objective not in losses.OBJECTIVES:
-            raise ValueError(f"objective must be one of {losses.OBJECTIVES}, got {objective!r}")
+        losses.check_generator_objective(divergence, objective, generator_divergence)
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         if schedule == "simultaneous" and critic_steps != 1:
@@ -83,6 +85,7 @@ class FGAN(keras.Model):
         self.critic = critic
         self.divergence = divergence
         self.objective = objective
+        self.generator_divergence = generator_divergence
         self.schedule = schedule
         self.critic_steps = int(critic_steps)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in LOGGED}
@@ -99,6 +102,7 @@ class FGAN(keras.Model):
             "critic": keras.saving.serialize_keras_object(self.critic),
             "divergence": self.divergence.spec,
             "objective": self.objective,
+            "generator_divergence": None if self.generator_divergence is None else self.generator_divergence.spec,
             "schedule": self.schedule,
             "critic_steps": self.critic_steps,
             "jit_gradients": self.jit_gradients,
@@ -111,7 +115,14 @@ class FGAN(keras.Model):
         config = dict(config)
         generator = keras.saving.deserialize_keras_object(config.pop("generator"), custom_objects=custom_objects)
         critic = keras.saving.deserialize_keras_object(config.pop("critic"), custom_objects=custom_objects)
-        return cls(generator, critic, get_divergence(config.pop("divergence")), **config)
+        generator_divergence = config.pop("generator_divergence", None)
+        return cls(
+            generator,
+            critic,
+            get_divergence(config.pop("divergence")),
+            generator_divergence=None if generator_divergence is None else get_divergence(generator_divergence),
+            **config,
+        )
 
     def get_compile_config(self):
         """Not saved: the two optimizers are compiled again after loading (``compile`` takes both)."""
@@ -177,7 +188,7 @@ class FGAN(keras.Model):
             v_real = self._v(real)
             v_fake = self._v(self.generator(noise, training=True))
             critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
-            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
+            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective, self.generator_divergence)
             scaled_critic = tf.nn.compute_average_loss(critic_loss)
             scaled_generator = tf.nn.compute_average_loss(generator_loss)
         critic_gradients = tape.gradient(scaled_critic, self.critic.trainable_variables)
@@ -197,7 +208,7 @@ class FGAN(keras.Model):
     def _generator_gradients_impl(self, noise):
         with tf.GradientTape() as tape:
             v_fake = self._v(self.generator(noise, training=True))
-            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective)
+            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective, self.generator_divergence)
             scaled = tf.nn.compute_average_loss(generator_loss)
         return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
 
@@ -259,6 +270,9 @@ def build_trainer(config, strategy, dataset=None) -> FGAN:
             critic,
             get_divergence(config.divergence),
             objective=config.objective,
+            generator_divergence=None
+            if config.generator_divergence is None
+            else get_divergence(config.generator_divergence),
             schedule=config.schedule,
             critic_steps=config.critic_steps,
             jit_gradients=config.jit and not jit_everything,

@@ -56,10 +56,14 @@ BROKEN = {
     "f_prime_at_1": lambda: dataclasses.replace(_kl(), name="kl_bad_fprime", f_prime_at_1=0.0),
     "fused_conjugate": lambda: dataclasses.replace(_kl(), name="kl_bad_fused", conjugate_of_activation=tf.exp),
     "float32_stability": _broken_float32,
-    "fenchel_young": lambda: dataclasses.replace(_kl(), name="kl_bad_critic", optimal_critic=tf.math.log),
+    # T* = log u with its own inverse r = exp(t), so that only the Fenchel–Young check sees it.
+    "fenchel_young": lambda: dataclasses.replace(
+        _kl(), name="kl_bad_critic", optimal_critic=tf.math.log, density_ratio=tf.exp
+    ),
     "closed_form": lambda: dataclasses.replace(
         _kl(), name="kl_bad_closed_form", gaussian_closed_form=lambda *a: 0.5 * _kl().gaussian_closed_form(*a)
     ),
+    "density_ratio": lambda: dataclasses.replace(_kl(), name="kl_bad_ratio", density_ratio=tf.exp),
 }
 
 

@@ -162,6 +162,14 @@ def example_divergences() -> list[Divergence]:
     return members
 
 
+def density_ratio_status(item: Divergence | DivergenceFamily) -> str:
+    """For listings: ``"checked"`` where the density-ratio map r = (f')⁻¹ is declared (the
+    validator's ``density_ratio`` check inverts it both ways, at registration of every plugin
+    and in the test suite), ``"—"`` where it is not (f' not invertible: total variation)."""
+    members = [item(**example) for example in item.examples] if isinstance(item, DivergenceFamily) else [item]
+    return "checked" if all(member.density_ratio is not None for member in members) else "—"
+
+
 def divergence_entries() -> list[Entry[Divergence | DivergenceFamily]]:
     """Registry entries (object, aliases and where each came from), for listings."""
     return _REGISTRY.entries()
@@ -174,6 +182,7 @@ __all__ = [
     "Interval",
     "ValidationReport",
     "checked_member",
+    "density_ratio_status",
     "divergence_entries",
     "example_divergences",
     "get_divergence",

@@ -128,6 +128,13 @@ class Divergence:
             derivative of ``f`` by automatic differentiation.
         conjugate_of_activation: f*(g_f(v)) as one fused, numerically stable expression in
             v; by default the composition ``conjugate(activation(v))``.
+        density_ratio: r(t) = (f')⁻¹(t), the inverse of the optimal-critic map: the density
+            ratio p/q that a critic value t = T(x) stands for (Poole et al., 2016), so that
+            ``density_ratio(optimal_critic(u)) == u``. Where t lies below the range of f'
+            on u > 0 (Pearson's g_f(v) = v reaches t < −2) it returns 0, where the supremum
+            of u·t − f(u) sits. ``None`` where f' is not invertible (f not strictly convex:
+            total variation). Needed to train the generator on another divergence than the
+            critic's; checked by the validator.
         gaussian_closed_form: optional ``(mu_p, sigma_p, mu_q, sigma_q) -> D_f(P‖Q)`` for
             Gaussians P, Q (NaN where the divergence is infinite); checked by the validator.
         f_formula: f(u) as text, for listings.
@@ -145,6 +152,7 @@ class Divergence:
     f_at_1: float = 0.0
     optimal_critic: TensorFunction | None = None
     conjugate_of_activation: TensorFunction | None = None
+    density_ratio: TensorFunction | None = None
     gaussian_closed_form: Callable[[float, float, float, float], float] | None = None
     f_formula: str = ""
     description: str = ""
@@ -153,7 +161,7 @@ class Divergence:
 
     def __post_init__(self):
         set_field = functools.partial(object.__setattr__, self)
-        for field in ("f", "conjugate", "activation", "optimal_critic", "conjugate_of_activation"):
+        for field in ("f", "conjugate", "activation", "optimal_critic", "conjugate_of_activation", "density_ratio"):
             value = getattr(self, field)
             if value is not None and not callable(value):
                 raise TypeError(f"Divergence {self.name!r}: {field} must be callable, got {value!r}")
@@ -164,6 +172,8 @@ class Divergence:
             set_field("conjugate_of_activation", lambda v: conjugate(activation(v)))
         for field in ("f", "conjugate", "activation", "optimal_critic", "conjugate_of_activation"):
             set_field(field, _elementwise(getattr(self, field)))
+        if self.density_ratio is not None:
+            set_field("density_ratio", _elementwise(self.density_ratio))
         set_field("aliases", tuple(self.aliases))
         set_field("parameters", dict(self.parameters))
         set_field("f_prime_at_1", float(self.f_prime_at_1))

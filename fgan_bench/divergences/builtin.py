@@ -59,7 +59,7 @@ def kl() -> Divergence:
     """Kullback–Leibler KL(P‖Q) = ∫ p log(p/q) (mass-covering).
 
     f(u) = u log u,  g_f(v) = v,  dom f* = ℝ,  f*(t) = exp(t − 1),  f'(1) = 1,
-    T*(u) = 1 + log u.  Fused: f*(g_f(v)) = exp(v − 1).
+    T*(u) = 1 + log u,  r(t) = (f')⁻¹(t) = exp(t − 1).  Fused: f*(g_f(v)) = exp(v − 1).
     """
     return Divergence(
         name="kl",
@@ -69,6 +69,7 @@ def kl() -> Divergence:
         activation=lambda v: v,
         conjugate_of_activation=lambda v: tf.exp(v - 1.0),
         optimal_critic=lambda u: 1.0 + tf.math.log(u),
+        density_ratio=lambda t: tf.exp(t - 1.0),
         domain=REAL_LINE,
         f_prime_at_1=1.0,
         gaussian_closed_form=_kl_gaussians,
@@ -81,7 +82,7 @@ def reverse_kl() -> Divergence:
     """Reverse Kullback–Leibler KL(Q‖P) = ∫ q log(q/p) (mode-seeking).
 
     f(u) = −log u,  g_f(v) = −exp(−v),  dom f* = {t < 0},  f*(t) = −1 − log(−t),
-    f'(1) = −1,  T*(u) = −1/u.  Fused: f*(g_f(v)) = −1 − log(exp(−v)) = v − 1.
+    f'(1) = −1,  T*(u) = −1/u,  r(t) = −1/t (with g_f: r = eᵛ).  Fused: f*(g_f(v)) = −1 − log(exp(−v)) = v − 1.
     """
     return Divergence(
         name="reverse_kl",
@@ -91,6 +92,7 @@ def reverse_kl() -> Divergence:
         activation=lambda v: -tf.exp(-v),
         conjugate_of_activation=lambda v: v - 1.0,
         optimal_critic=lambda u: -1.0 / u,
+        density_ratio=lambda t: -1.0 / t,
         domain=Interval(upper=0.0),
         f_prime_at_1=-1.0,
         gaussian_closed_form=lambda mp, sp, mq, sq: _kl_gaussians(mq, sq, mp, sp),
@@ -102,7 +104,8 @@ def reverse_kl() -> Divergence:
 def pearson() -> Divergence:
     """Pearson χ²(P‖Q) = ∫ (p − q)² / q.
 
-    f(u) = (u − 1)²,  g_f(v) = v,  dom f* = ℝ,  f'(1) = 0,  T*(u) = 2(u − 1).
+    f(u) = (u − 1)²,  g_f(v) = v,  dom f* = ℝ,  f'(1) = 0,  T*(u) = 2(u − 1),
+    r(t) = max(0, 1 + t/2) (0 below t = −2 = f'(0), where f*'s supremum sits at u = 0).
     f*(t) = max(0, t/2 + 1)² − 1: the table's t²/4 + t holds only for t ≥ −2; below, the
     supremum of ut − (u − 1)² over u ≥ 0 sits at u = 0 and equals −1 (erratum E1).
     """
@@ -118,6 +121,7 @@ def pearson() -> Divergence:
         activation=lambda v: v,
         conjugate_of_activation=conjugate,
         optimal_critic=lambda u: 2.0 * (u - 1.0),
+        density_ratio=lambda t: tf.nn.relu(1.0 + 0.5 * t),
         domain=REAL_LINE,
         f_prime_at_1=0.0,
         gaussian_closed_form=_pearson_gaussians,
@@ -130,7 +134,7 @@ def neyman() -> Divergence:
     """Neyman χ²(P‖Q) = ∫ (q − p)² / p = Pearson χ²(Q‖P).
 
     f(u) = (1 − u)²/u,  g_f(v) = 1 − exp(−v),  dom f* = {t < 1},  f*(t) = 2 − 2√(1 − t),
-    f'(1) = 0,  T*(u) = 1 − 1/u².  Fused: f*(g_f(v)) = 2 − 2 exp(−v/2).
+    f'(1) = 0,  T*(u) = 1 − 1/u²,  r(t) = (1 − t)^−½ (with g_f: r = e^{v/2}).  Fused: f*(g_f(v)) = 2 − 2 exp(−v/2).
     """
     return Divergence(
         name="neyman",
@@ -140,6 +144,7 @@ def neyman() -> Divergence:
         activation=lambda v: -tf.math.expm1(-v),
         conjugate_of_activation=lambda v: 2.0 - 2.0 * tf.exp(-0.5 * v),
         optimal_critic=lambda u: 1.0 - 1.0 / tf.square(u),
+        density_ratio=lambda t: tf.math.rsqrt(1.0 - t),
         domain=Interval(upper=1.0),
         f_prime_at_1=0.0,
         gaussian_closed_form=lambda mp, sp, mq, sq: _pearson_gaussians(mq, sq, mp, sp),
@@ -152,8 +157,9 @@ def squared_hellinger() -> Divergence:
     """Squared Hellinger ∫ (√p − √q)².
 
     f(u) = (√u − 1)²,  g_f(v) = 1 − exp(−v),  dom f* = {t < 1},  f*(t) = t/(1 − t),
-    f'(1) = 0,  T*(u) = 1 − 1/√u.  Fused: f*(g_f(v)) = (1 − e⁻ᵛ)/e⁻ᵛ = eᵛ − 1 (E6: the
-    composition divides by 1 − t, which rounds to 0 in float32 from v ≈ 17).
+    f'(1) = 0,  T*(u) = 1 − 1/√u,  r(t) = (1 − t)⁻² (with g_f: r = e^{2v}).
+    Fused: f*(g_f(v)) = (1 − e⁻ᵛ)/e⁻ᵛ = eᵛ − 1 (E6: the composition divides
+    by 1 − t, which rounds to 0 in float32 from v ≈ 17).
     """
 
     def closed_form(mu_p, sigma_p, mu_q, sigma_q):
@@ -169,6 +175,7 @@ def squared_hellinger() -> Divergence:
         activation=lambda v: -tf.math.expm1(-v),
         conjugate_of_activation=lambda v: tf.math.expm1(v),
         optimal_critic=lambda u: 1.0 - tf.math.rsqrt(u),
+        density_ratio=lambda t: 1.0 / tf.square(1.0 - t),
         domain=Interval(upper=1.0),
         f_prime_at_1=0.0,
         gaussian_closed_form=closed_form,
@@ -184,6 +191,7 @@ def jeffrey() -> Divergence:
     f*(t) = W(e^{1−t}) + 1/W(e^{1−t}) + t − 2 with W the principal Lambert W (E5). With
     ω = W(eˣ), x = 1 − t, computed by :func:`wright_omega`, and 1/ω = e^{ω − x} (from
     ω e^ω = eˣ), nothing overflows before the result does.
+    r(t) = (f')⁻¹(t) = 1/ω = e^{ω − x}: with u = 1/ω, log u + 1 − 1/u = t ⇔ ω + log ω = x.
     """
 
     def conjugate(t):
@@ -199,6 +207,7 @@ def jeffrey() -> Divergence:
         activation=lambda v: v,
         conjugate_of_activation=conjugate,
         optimal_critic=lambda u: tf.math.log(u) + 1.0 - 1.0 / u,
+        density_ratio=lambda t: tf.exp(wright_omega(1.0 - t) - (1.0 - t)),
         domain=REAL_LINE,
         f_prime_at_1=0.0,
         f_formula="(u − 1) log u",
@@ -210,7 +219,8 @@ def jensen_shannon() -> Divergence:
     """Jensen–Shannon, as the table's f gives it: D_f = 2·JSD(P‖Q), at most 2 log 2 (E2).
 
     f(u) = −(u + 1) log((1 + u)/2) + u log u,  g_f(v) = log 2 − log(1 + e⁻ᵛ),
-    dom f* = {t < log 2},  f*(t) = −log(2 − eᵗ),  f'(1) = 0,  T*(u) = log(2u/(1 + u)) = log 2 − log(1 + 1/u).
+    dom f* = {t < log 2},  f*(t) = −log(2 − eᵗ),  f'(1) = 0,  T*(u) = log(2u/(1 + u)) = log 2 − log(1 + 1/u),
+    r(t) = eᵗ/(2 − eᵗ) = 1/(e^{log 2 − t} − 1) (with g_f: r = eᵛ).
     Fused: 2 − e^{g_f(v)} = 2σ(−v), so f*(g_f(v)) = softplus(v) − log 2.
     """
     return Divergence(
@@ -221,6 +231,7 @@ def jensen_shannon() -> Divergence:
         activation=lambda v: LOG2 - tf.math.softplus(-v),
         conjugate_of_activation=lambda v: tf.math.softplus(v) - LOG2,
         optimal_critic=lambda u: LOG2 - tf.math.log1p(1.0 / u),
+        density_ratio=lambda t: 1.0 / tf.math.expm1(LOG2 - t),
         domain=Interval(upper=LOG2, text="t < log 2"),
         f_prime_at_1=0.0,
         f_formula="u log u − (u + 1) log((1 + u)/2)",
@@ -234,7 +245,7 @@ def js_weighted(weight: float) -> Divergence:
     f(u) = π u log u − (1 − π + πu) log(1 − π + πu),  g_f(v) = −π log π − log(1 + e⁻ᵛ),
     dom f* = {t < −π log π},  f*(t) = (1 − π) log((1 − π)/(1 − π e^{t/π})),  f'(1) = 0
     (−π log π is the end of dom f*, not f'(1), E3),
-    T*(u) = π log(u/(1 − π + πu)) = −π log(π + (1 − π)/u).
+    T*(u) = π log(u/(1 − π + πu)) = −π log(π + (1 − π)/u),  r(t) = (1 − π)/(e^{−t/π} − π).
     Fused: π e^{g_f(v)/π} = exp(−softplus(−v)/π), so
     f*(g_f(v)) = (1 − π)(log(1 − π) − log(1 − exp(−softplus(−v)/π))).
     """
@@ -257,6 +268,7 @@ def js_weighted(weight: float) -> Divergence:
         activation=lambda v: upper - tf.math.softplus(-v),
         conjugate_of_activation=conjugate_of_activation,
         optimal_critic=lambda u: -pi * tf.math.log(pi + (1.0 - pi) / u),
+        density_ratio=lambda t: (1.0 - pi) / (tf.exp(-t / pi) - pi),
         domain=Interval(upper=upper, text=f"t < −π log π = {upper:.6g}"),
         f_prime_at_1=0.0,
         f_formula=f"π u log u − (1 − π + πu) log(1 − π + πu), π = {pi:g}",
@@ -270,7 +282,9 @@ def gan() -> Divergence:
 
     f(u) = u log u − (u + 1) log(u + 1), the one row with f(1) = −log 4 ≠ 0 (E2),
     g_f(v) = −log(1 + e⁻ᵛ),  dom f* = {t < 0},  f*(t) = −log(1 − eᵗ),  f'(1) = −log 2,
-    T*(u) = log(u/(1 + u)) = −log(1 + 1/u).  Fused: 1 − e^{g_f(v)} = σ(−v), so f*(g_f(v)) = softplus(v).
+    T*(u) = log(u/(1 + u)) = −log(1 + 1/u) = log D* with D* = p/(p + q),
+    r(t) = eᵗ/(1 − eᵗ) = 1/(e^{−t} − 1) = D/(1 − D), and with g_f: r = eᵛ (v is the logit of D).
+    Fused: 1 − e^{g_f(v)} = σ(−v), so f*(g_f(v)) = softplus(v).
     """
     return Divergence(
         name="gan",
@@ -279,6 +293,7 @@ def gan() -> Divergence:
         activation=lambda v: -tf.math.softplus(-v),
         conjugate_of_activation=lambda v: tf.math.softplus(v),
         optimal_critic=lambda u: -tf.math.log1p(1.0 / u),
+        density_ratio=lambda t: 1.0 / tf.math.expm1(-t),
         domain=Interval(upper=0.0),
         f_prime_at_1=-LOG2,
         f_at_1=-math.log(4.0),
@@ -291,6 +306,7 @@ def alpha(alpha: float) -> Divergence:
     """α-divergence (Amari), α ∉ {0, 1}.
 
     f(u) = (u^α − 1 − α(u − 1)) / (α(α − 1)),  f'(1) = 0,  T*(u) = (u^{α−1} − 1)/(α − 1),
+    r(t) = (1 + (α − 1)t)^{1/(α−1)},
     f*(t) = (1/α)(t(α − 1) + 1)^{α/(α−1)} − 1/α where f' reaches t.
 
     α < 1: f' ranges over (−∞, 1/(1 − α)); g_f(v) = 1/(1 − α) − softplus(−v),
@@ -328,6 +344,7 @@ def alpha(alpha: float) -> Divergence:
         activation=lambda v: bound + sign * tf.math.softplus(sign * v),
         conjugate_of_activation=conjugate_of_activation,
         optimal_critic=lambda u: (tf.pow(u, a - 1.0) - 1.0) / (a - 1.0),
+        density_ratio=lambda t: tf.pow(1.0 + (a - 1.0) * t, 1.0 / (a - 1.0)),
         domain=domain,
         f_prime_at_1=0.0,
         f_formula=f"(u^α − 1 − α(u − 1))/(α(α − 1)), α = {a:g}",

@@ -20,6 +20,11 @@ float64 except the float32 stability check. The checks:
                           D_f(P‖Q) = E_Q[f(p/q)], both by quadrature, to 1e−4.
 ``closed_form``           D_f(P‖Q) by quadrature equals the declared Gaussian closed form
                           (not applicable where none is declared).
+``density_ratio``         the declared r(t) = (f')⁻¹(t) inverts the optimal-critic map both
+                          ways: r(f'(u)) = u for u on a log grid [1e−3, 1e3], and f'(r(t)) = t
+                          for t = g_f(v), v ∈ [−8, 8] (relative error ≤ 1e−6); where r(t) = 0,
+                          t must lie below f'(0⁺) (Pearson's t < −2). Not applicable where
+                          none is declared (f' not invertible: total variation).
 ========================  =====================================================================
 """
 
@@ -346,6 +351,33 @@ class _Validator:
         return CheckResult("closed_form", max(errors) <= 1e-4, max(errors), 1e-4, "; ".join(details))
 
 
+    def check_density_ratio(self) -> CheckResult:
+        div, tolerance = self.divergence, 1e-6
+        if div.density_ratio is None:
+            return CheckResult(
+                "density_ratio", None, math.nan, tolerance, "no r = (f')⁻¹ declared (f' not invertible, or not given)"
+            )
+        u = np.logspace(-3.0, 3.0, 241)
+        t = evaluate_float64(div.optimal_critic, u)
+        round_trip = _relative_error(evaluate_float64(div.density_ratio, t), u, floor=1e-12)
+        v = np.linspace(-8.0, 8.0, 161)
+        t_range = evaluate_float64(div.activation, v)
+        ratio = evaluate_float64(div.density_ratio, t_range)
+        inside = ratio > 0
+        back = evaluate_float64(div.optimal_critic, np.where(inside, ratio, 1.0))
+        t_at_zero = float(evaluate_float64(div.optimal_critic, np.array([1e-300]))[0])
+        inverse = np.where(inside, _relative_error(back, t_range, floor=1e-8), 0.0)
+        inverse = np.where(np.isfinite(ratio) & (ratio >= 0), inverse, np.inf)
+        inverse = np.where(~inside & (t_range > t_at_zero + 1e-9 * (1 + abs(t_at_zero))), np.inf, inverse)
+        worst_u, worst_t = int(np.argmax(round_trip)), int(np.argmax(inverse))
+        error = max(float(round_trip[worst_u]), float(inverse[worst_t]))
+        detail = (
+            f"r(f'(u)) = u: worst at u = {u[worst_u]:.3g} (error {round_trip[worst_u]:.2g}); "
+            f"f'(r(t)) = t on g_f([−8, 8]): worst at v = {v[worst_t]:.3g} (error {inverse[worst_t]:.2g})"
+        )
+        return CheckResult("density_ratio", error <= tolerance, error, tolerance, detail)
+
+
 #: The checks, in the order they are reported.
 CHECKS = (
     "f_at_1",
@@ -357,6 +389,7 @@ CHECKS = (
     "float32_stability",
     "fenchel_young",
     "closed_form",
+    "density_ratio",
 )
 
 
