@@ -28,6 +28,7 @@ import numpy as np
 
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError
+from fgan_bench.multiworker import WorkerRole, check_same_start, scratch_run_directory, spans_processes, worker_role
 
 CHECKPOINT = "checkpoint.weights.h5"
 RESULT = "result.json"
@@ -155,6 +156,10 @@ def run(
         return result
     if (directory / CHECKPOINT).exists() and not (resume or overwrite):
         raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
+    role = worker_role() if config.strategy == "multiworker" else WorkerRole()
+    if not role.is_chief:  # only the chief writes the run directory (see fgan_bench.multiworker)
+        with scratch_run_directory(role, directory, Path(out), None if overwrite else CHECKPOINT) as scratch:
+            return _train(config, scratch, progress=progress, extra_callbacks=tuple(callbacks))
     if overwrite and directory.exists():
         for name in (CHECKPOINT, RESULT, "metrics.csv", "samples.npy", "samples.png", "evaluation.json"):
             (directory / name).unlink(missing_ok=True)
@@ -190,6 +195,7 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
             elapsed_before = float(previous["wall_time_s"].iloc[-1]) if len(previous) else 0.0
     elif (directory / "metrics.csv").exists():
         (directory / "metrics.csv").unlink()
+    check_same_start(strategy, start_step)
     data = training_batches(
         dataset,
         batch_size=config.batch_size,
@@ -249,9 +255,22 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     }
     if status == "diverged":
         result["diverged"] = {"step": guard.diverged_at, "last_finite": guard.last_finite}
+    if spans_processes(strategy):  # evaluated by the chief alone, on a copy outside the strategy
+        if not worker_role().is_chief:
+            return result
+        gan = _single_process_copy(gan, config)
     result.update(_evaluate_samples(gan, dataset, config, directory))
     write_json_atomically(directory / RESULT, result)
     return result
+
+
+def _single_process_copy(gan, config: RunConfig):
+    """The trainer's networks with the same weights, outside any ``tf.distribute`` strategy."""
+    import tensorflow as tf
+
+    copy, _ = build_trainer(config, tf.distribute.get_strategy())
+    copy.set_weights(gan.get_weights())
+    return copy
 
 
 def _read_history(directory: Path):

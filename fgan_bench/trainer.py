@@ -28,7 +28,9 @@ from __future__ import annotations
 
 from fgan_bench import losses
 from fgan_bench._lazy import keras, tf
+from fgan_bench.distribute import clip_like_one_device
 from fgan_bench.divergences.base import Divergence
+from fgan_bench.multiworker import spans_processes
 
 SCHEDULES = ("simultaneous", "alternating")
 LOGGED = (
@@ -121,6 +123,12 @@ def make_fgan_class():
             generator_optimizer.build(self.generator.trainable_variables)
             critic_optimizer.build(self.critic.trainable_variables)
 
+        def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+            """Nothing to build: both networks are built and both optimizers are built in
+            :meth:`compile`. (Under a strategy Keras would first reduce a distributed batch, which
+            ``MultiWorkerMirroredStrategy`` cannot do for a dict, and build an unused default
+            optimizer into the checkpoint.)"""
+
         @property
         def metrics(self):
             return list(self.trackers.values())
@@ -176,6 +184,7 @@ def make_fgan_class():
 
         @staticmethod
         def _apply(optimizer, gradients, network):
+            gradients = clip_like_one_device(optimizer, gradients)
             optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
 
         def train_step(self, data):
@@ -194,6 +203,8 @@ def make_fgan_class():
             self._apply(self.generator_optimizer, generator_gradients, self.generator)
             for name, value in stats.items():
                 self.trackers[name].update_state(value)
+            if spans_processes(self.distribute_strategy):  # Keras averages them over axis 0 across workers
+                return {name: tf.reshape(tracker.result(), [1]) for name, tracker in self.trackers.items()}
             return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     return FGAN
