@@ -32,6 +32,8 @@ from fgan_bench.multiworker import WorkerRole, check_same_start, scratch_run_dir
 
 CHECKPOINT = "checkpoint.weights.h5"
 RESULT = "result.json"
+FAILURE = "failure.json"  # a sweep's record of a run that raised
+LOCK = ".lock"  # a sweep's claim on a run
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
