@@ -245,7 +245,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     failed = run_sweep(args.file, out=args.out, jobs=args.jobs, executor=args.executor,
                        patterns=args.filter or (), dry_run=args.dry_run, report=not args.no_report,
-                       plugins=[*plugins.plugin_paths_from_environment(), *args.plugins])
+                       plugins=[*plugins.plugin_paths_from_environment(), *args.plugins],
+                       cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
     return min(failed, 100)
 
 
@@ -309,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument("file", metavar="FILE", help="a sweep definition, e.g. benchmarks/smoke.toml")
     sweep_parser.add_argument("--jobs", type=int, default=1, help="runs at once, in separate processes (default 1)")
     sweep_parser.add_argument("--executor", default="local", help="local (processes) or ray (Ray tasks)")
+    sweep_parser.add_argument("--cpus-per-run", type=float, default=None, metavar="N",
+                              help="CPUs each run's Ray task requests (default: this machine's cores / --jobs)")
+    sweep_parser.add_argument("--gpus-per-run", type=float, default=0, metavar="N",
+                              help="GPUs each run's Ray task requests; 0.5 packs two runs per GPU (default 0)")
     sweep_parser.add_argument("--filter", action="append", metavar="GLOB",
                               help="only runs whose id or dataset/divergence/seed matches, e.g. 'ring8/kl/*'")
     sweep_parser.add_argument("--dry-run", action="store_true", help="list the runs and exit")

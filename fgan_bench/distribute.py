@@ -34,3 +34,22 @@ def make_strategy(name: str = "default"):
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def clip_like_one_device(optimizer, gradients):
+    """Each replica's share of the clipped *sum* of the replicas' gradients.
+
+    Keras clips ``global_clipnorm`` on each replica's gradient, then sums them, so with
+    several replicas it clips something else than one device does. Here the gradients are
+    summed first (g = Σ_r g_r), clipped as on one device (g·min(1, c/‖g‖)), and divided by
+    the number of replicas n: Keras' own clip then leaves each share alone (‖g/n‖ ≤ c/n) and
+    its sum gives back the clipped g. One device, or no ``global_clipnorm``: unchanged.
+    """
+    context = tf.distribute.get_replica_context()
+    clip = optimizer.global_clipnorm
+    if not clip or context is None or context.num_replicas_in_sync == 1:
+        return gradients
+    total = context.all_reduce(tf.distribute.ReduceOp.SUM, list(gradients))
+    norm = tf.linalg.global_norm(total)
+    scale = clip * tf.minimum(1.0 / norm, 1.0 / clip) / context.num_replicas_in_sync
+    return [g * scale for g in total]

@@ -8,6 +8,8 @@ create).
 
 from __future__ import annotations
 
+import re
+
 
 class FganBenchError(Exception):
     """Base class of all user-facing errors of fgan-bench."""
@@ -62,3 +64,13 @@ class ConfigError(FganBenchError, ValueError):
 
 class DataError(FganBenchError, ValueError):
     """User data that cannot be trained on: unreadable, empty, not finite, absurd, or mis-shaped."""
+def one_line_reason(error: BaseException) -> str:
+    """``Type: message`` on one line; for errors raised inside a ``tf.function`` (whose message
+    starts with "in user code:" and a traceback), the original error's last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    last = lines[-1]
+    if re.match(r"^[A-Za-z_][\w.]*(Error|Exception):", last):
+        return last
+    return f"{type(error).__name__}: {last}"

@@ -24,6 +24,7 @@ import numpy as np
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError
+from fgan_bench.multiworker import WorkerRole, check_same_start, scratch_run_directory, spans_processes, worker_role
 
 
 def versions() -> dict[str, str]:
@@ -104,6 +105,10 @@ def run(
         return result
     if (directory / rundir.CHECKPOINT).exists() and not (resume or overwrite):
         raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
+    role = worker_role() if config.strategy == "multiworker" else WorkerRole()
+    if not role.is_chief:  # only the chief writes the run directory (see fgan_bench.multiworker)
+        with scratch_run_directory(role, directory, Path(out), None if overwrite else rundir.CHECKPOINT) as scratch:
+            return _train(config, dataset, scratch, progress=progress, extra_callbacks=tuple(callbacks))
     if overwrite and directory.exists():
         rundir.clear_products(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -138,6 +143,7 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
             elapsed_before = float(previous["wall_time_s"].iloc[-1]) if len(previous) else 0.0
     else:
         (directory / rundir.METRICS).unlink(missing_ok=True)
+    check_same_start(strategy, start_step)
     data = training_batches(
         dataset,
         batch_size=config.batch_size,
@@ -200,9 +206,24 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     }
     if status == "diverged":
         result["diverged"] = {"step": guard.diverged_at, "last_finite": guard.last_finite}
+    if spans_processes(strategy):  # evaluated by the chief alone, on a copy outside the strategy
+        if not worker_role().is_chief:
+            return result
+        gan = _single_process_copy(gan, config, dataset)
     result.update(_evaluate_samples(gan, dataset, config, directory, board))
     rundir.write_json_atomically(directory / rundir.RESULT, result)
     return result
+
+
+def _single_process_copy(gan, config: RunConfig, dataset):
+    """The trainer's networks with the same weights, outside any ``tf.distribute`` strategy."""
+    import tensorflow as tf
+
+    from fgan_bench.trainer import build_trainer
+
+    copy = build_trainer(config, tf.distribute.get_strategy(), dataset)
+    copy.set_weights(gan.get_weights())
+    return copy
 
 
 def _evaluate_samples(gan, dataset, config: RunConfig, directory: Path, board=None) -> dict[str, Any]:

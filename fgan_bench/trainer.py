@@ -31,7 +31,9 @@ import tensorflow as tf
 
 from fgan_bench import losses
 from fgan_bench.config import SCHEDULES
+from fgan_bench.distribute import clip_like_one_device
 from fgan_bench.divergences.base import Divergence
+from fgan_bench.multiworker import spans_processes
 
 LOGGED = (
     "critic_loss",
@@ -159,6 +161,12 @@ class FGAN(keras.Model):
         generator_optimizer.build(self.generator.trainable_variables)
         critic_optimizer.build(self.critic.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: both networks are built and both optimizers are built in
+        :meth:`compile`. (Under a strategy Keras would first reduce a distributed batch, which
+        ``MultiWorkerMirroredStrategy`` cannot do for a dict, and build an unused default
+        optimizer into the checkpoint.)"""
+
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -214,6 +222,7 @@ class FGAN(keras.Model):
 
     @staticmethod
     def _apply(optimizer, gradients, network):
+        gradients = clip_like_one_device(optimizer, gradients)
         optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
 
     def train_step(self, data):
@@ -232,6 +241,8 @@ class FGAN(keras.Model):
         self._apply(self.generator_optimizer, generator_gradients, self.generator)
         for name, value in stats.items():
             self.trackers[name].update_state(value)
+        if spans_processes(self.distribute_strategy):  # Keras averages them over axis 0 across workers
+            return {name: tf.reshape(tracker.result(), [1]) for name, tracker in self.trackers.items()}
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 

@@ -104,19 +104,23 @@ def test_call_accepts_noise_or_a_training_element():
     assert gan(element).shape == (64, 2) and gan(element["noise"][:, 0]).shape == (64, 2)
 
 
-@pytest.mark.parametrize(("schedule", "critic_steps"), [("simultaneous", 1), ("alternating", 2)])
-def test_mirrored_strategy_step_equals_default_strategy(schedule, critic_steps):
-    """One training step under MirroredStrategy on two logical CPUs = the default strategy, to 1e-5."""
+@pytest.mark.parametrize(
+    ("schedule", "critic_steps", "clip"),
+    [("simultaneous", 1, None), ("alternating", 2, None), ("simultaneous", 1, 1e-2)],
+)
+def test_mirrored_strategy_step_equals_default_strategy(schedule, critic_steps, clip):
+    """One training step under MirroredStrategy on two logical CPUs = the default strategy, to 1e-5;
+    with a global clip norm too (clipped after summing the replicas' gradients, as on one device)."""
+
+    def optimizer():
+        return keras.optimizers.SGD(0.1, global_clipnorm=clip) if clip else keras.optimizers.Adam(1e-3)
+
     weights = {}
     for name in ("default", "mirrored"):
         strategy = make_strategy(name)
         with strategy.scope():
             gan = _trainer(schedule=schedule, critic_steps=critic_steps)
-            gan.compile(
-                generator_optimizer=keras.optimizers.Adam(1e-3),
-                critic_optimizer=keras.optimizers.Adam(1e-3),
-                steps_per_execution=1,
-            )
+            gan.compile(generator_optimizer=optimizer(), critic_optimizer=optimizer(), steps_per_execution=1)
         gan.fit(_data(gan), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
         weights[name] = (strategy.num_replicas_in_sync, [w.numpy() for w in gan.generator.weights + gan.critic.weights])
     assert weights["default"][0] == 1 and weights["mirrored"][0] == 2

@@ -12,7 +12,8 @@ Synthetic data is sampled afresh from the exact density; finite data (images, fi
 drawn uniformly with replacement. All randomness is stateless, keyed by (seed, step), so a
 stream started at step S (``start_step``) continues exactly where an uninterrupted one
 would be. The noise comes with the data: under ``tf.distribute`` each replica gets its
-slice of the same global batch, so distributed training equals single-device training.
+slice of the same global batch, so distributed training equals single-device training
+(also across workers: the auto-shard policy is ``DATA``, each worker keeps its slices).
 """
 
 from __future__ import annotations
@@ -58,4 +59,7 @@ def training_batches(
         return {"real": real, "noise": noise}
 
     steps = tf.data.Dataset.counter(start=start_step).map(make_step, num_parallel_calls=tf.data.AUTOTUNE)
-    return steps.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    # Several workers: each makes the whole global batch and keeps its replicas' slices of it.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return steps.prefetch(tf.data.AUTOTUNE).with_options(options)

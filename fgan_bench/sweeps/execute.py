@@ -25,7 +25,6 @@ import concurrent.futures
 import fcntl
 import multiprocessing
 import os
-import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,23 +33,11 @@ from typing import Any
 
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
-from fgan_bench.errors import FganBenchError
+from fgan_bench.errors import FganBenchError, one_line_reason
 
 FAILURE = rundir.FAILURE
 LOCK = rundir.LOCK
 EXECUTORS = ("local", "ray")
-
-
-def one_line_reason(error: BaseException) -> str:
-    """``Type: message`` on one line; for errors raised inside a ``tf.function`` (whose message
-    starts with "in user code:" and a traceback), the original error's last line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    last = lines[-1]
-    if re.match(r"^[A-Za-z_][\w.]*(Error|Exception):", last):
-        return last
-    return f"{type(error).__name__}: {last}"
 
 
 def start_worker(threads: int) -> None:
@@ -139,23 +126,10 @@ def _local(
     return outcomes
 
 
-def _ray(
-    configs: Sequence[RunConfig], sweep_dir: Path, jobs: int, threads: int, report: Callable[[dict[str, Any]], None]
-) -> list[dict[str, Any]]:
-    try:
-        import ray
-    except ImportError:
-        raise FganBenchError("--executor ray needs Ray: pip install 'fgan-bench[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(num_cpus=max(threads, 1), max_calls=1)(run_in_this_process)
-    pending = [remote.remote(c.to_dict(), str(sweep_dir), threads) for c in configs]
-    outcomes = []
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        outcomes.append(ray.get(done[0]))
-        report(outcomes[-1])
-    return outcomes
+def _ray(configs: Sequence[RunConfig], sweep_dir: Path, resources: dict[str, float], report) -> list[dict[str, Any]]:
+    from fgan_bench.sweeps.ray_executor import run_on_ray
+
+    return run_on_ray(configs, sweep_dir, **resources, report=report)
 
 
 def execute(
@@ -165,6 +139,8 @@ def execute(
     jobs: int = 1,
     executor: str = "local",
     report: Callable[[dict[str, Any]], None] = lambda outcome: None,
+    cpus_per_run: float | None = None,
+    gpus_per_run: float = 0,
 ) -> list[dict[str, Any]]:
     """Runs every config not done yet; returns one outcome per config (``status``, ``reason``).
 
@@ -173,16 +149,26 @@ def execute(
         sweep_dir: the sweep's folder; runs go to ``<sweep_dir>/runs/<run-id>/``.
         jobs: runs at once; the machine's cores are split between them.
         executor: ``"local"`` (processes on this machine) or ``"ray"`` (Ray tasks, on the
-            cluster at ``$RAY_ADDRESS`` or a local Ray).
+            cluster at ``$RAY_ADDRESS`` or a local Ray; see :mod:`fgan_bench.sweeps.ray_executor`).
         report: called with each outcome as it arrives.
+        cpus_per_run, gpus_per_run: the resources each run's Ray task requests (default: this
+            machine's cores split by ``jobs``, and no GPU); a fraction of a GPU packs runs onto it.
     """
     if executor not in EXECUTORS:
         raise FganBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if jobs < 1:
         raise FganBenchError(f"--jobs must be at least 1, got {jobs}")
+    if executor == "local" and (cpus_per_run is not None or gpus_per_run):
+        raise FganBenchError("--cpus-per-run and --gpus-per-run are for --executor ray; locally, use --jobs")
+    if (cpus_per_run is not None and cpus_per_run <= 0) or gpus_per_run < 0:
+        raise FganBenchError(
+            f"--cpus-per-run must be positive and --gpus-per-run at least 0, got {cpus_per_run} and {gpus_per_run}"
+        )
     sweep_dir = Path(sweep_dir)
     (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     if not configs:
         return []
-    return (_ray if executor == "ray" else _local)(configs, sweep_dir, jobs, threads, report)
+    if executor == "ray":
+        return _ray(configs, sweep_dir, {"cpus_per_run": cpus_per_run or threads, "gpus_per_run": gpus_per_run}, report)
+    return _local(configs, sweep_dir, jobs, threads, report)

@@ -41,11 +41,14 @@ def run_sweep(
     dry_run: bool = False,
     report: bool = True,
     plugins: Sequence[str] = (),
+    cpus_per_run: float | None = None,
+    gpus_per_run: float = 0,
 ) -> int:
     """Runs a sweep file; returns the number of failed runs (the CLI's exit status, capped).
 
     ``plugins`` (paths from ``--plugins`` or ``FGAN_BENCH_PLUGINS``) join the file's own, so
-    that every run's process loads them too.
+    that every run's process loads them too. ``cpus_per_run`` and ``gpus_per_run`` are each
+    run's resources on Ray (:func:`~fgan_bench.sweeps.execute.execute`).
     """
     import dataclasses
 
@@ -84,7 +87,8 @@ def run_sweep(
         detail = f" ({outcome['reason']})" if outcome.get("reason") else ""
         print(f"[{finished}/{len(todo)}] {outcome['run_id']}: {outcome['status']}{detail}", flush=True)
 
-    outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress)
+    outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress,
+                       cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     failed = [o for o in outcomes if o["status"] == "failed"]
     print(
         f"sweep {sweep.name}: {len(outcomes)} run(s) in {time.perf_counter() - started:.0f} s; {len(failed)} failed",

@@ -1,0 +1,337 @@
+"""Running a sweep's runs as Ray tasks on a cluster whose nodes share no disk.
+
+The driver (the process that runs ``python -m fgan_bench sweep``) owns the sweep folder; no
+task ever writes to it. For each run the driver
+
+1. *claims* the run: holds the exclusive ``flock`` on ``<run>/.lock`` in its own sweep
+   folder for as long as the run's task lives, so a second sweep on that folder (local or
+   Ray) waits instead of training the run again; writes ``config.json``;
+2. submits one task (``num_cpus=cpus_per_run``, ``num_gpus=gpus_per_run``) with the run's
+   config and, if the run has a checkpoint in the sweep folder, a tar archive of it;
+3. receives the task's messages (a Ray streaming generator): the node it started on, then
+   every ``checkpoint_every_s`` seconds at most (at the end of a ``log_every`` epoch) the
+   run's checkpoint and ``metrics.csv``, which the driver writes into the run directory
+   (atomically, metrics first), and last the whole finished run directory as a tar archive,
+   unpacked into the run directory with ``result.json`` moved in last;
+4. appends each event (started, lost, completed, failed) to ``<run>/attempts.jsonl``.
+
+The task trains into a folder on its node's own disk (``$FGAN_BENCH_NODE_DIR``, else the
+node's temporary folder) and deletes it when done. Archives travel through Ray's object
+store, so nothing but Ray is needed between the nodes: no shared file system, no bucket.
+
+So, across nodes: a run is done exactly when ``result.json`` exists in the driver's sweep
+folder; each run is trained by one task at a time (the driver's claim); if a node dies,
+the driver gives the run to another node with the last checkpoint it received, and only
+the steps after that checkpoint are trained again (``metrics.csv`` keeps each step once).
+If the driver dies, its tasks end with it (Ray ends tasks whose owner is gone) and the
+sweep run again resumes every unfinished run from the checkpoint in the sweep folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from fgan_bench.config import RunConfig
+from fgan_bench.errors import FganBenchError, one_line_reason
+from fgan_bench.rundir import CHECKPOINT, CONFIG, FAILURE, LOCK, METRICS, RESULT, write_json_atomically
+
+ATTEMPTS = "attempts.jsonl"
+NODE_DIR_VARIABLE = "FGAN_BENCH_NODE_DIR"
+#: A run's task is submitted at most this often; a node lost more often fails the run.
+MAX_ATTEMPTS = 3
+#: Files a resumed task needs: the checkpoint and the history up to it.
+RESUME_FILES = (CONFIG, METRICS, CHECKPOINT)
+
+
+def pack(directory: Path, names: Sequence[str] | None = None) -> bytes:
+    """A gzip'ed tar archive of the files ``names`` (default: all) of ``directory``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(directory.iterdir()):
+            if path.is_file() and not path.name.startswith(".") and (names is None or path.name in names):
+                archive.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+def unpack(archive: bytes, directory: Path) -> list[str]:
+    """Extracts a :func:`pack` archive (plain files only) into ``directory``; returns the names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and "/" not in m.name]
+        tar.extractall(directory, members=members, filter="data")
+    return [m.name for m in members]
+
+
+# ---------------------------------------------------------------------------------------
+# On the node
+
+
+def _node_directory() -> Path:
+    root = Path(os.environ.get(NODE_DIR_VARIABLE) or tempfile.gettempdir()) / "fgan-bench-ray"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root))
+
+
+def _snapshot(directory: Path, names: Sequence[str]) -> dict[str, bytes]:
+    return {name: (directory / name).read_bytes() for name in names if (directory / name).exists()}
+
+
+def _checkpoint_shipper(directory: Path, put: Callable[[dict[str, Any]], None], every_s: float):
+    """A Keras callback that hands ``put`` the run's checkpoint and history, at most every ``every_s``."""
+    import keras
+
+    from fgan_bench.trainer import steps_done
+
+    class ShipCheckpoints(keras.callbacks.Callback):
+        last = float("-inf")
+
+        def on_epoch_end(self, epoch, logs=None):  # after the run's own callbacks wrote this epoch
+            if time.monotonic() - self.last >= every_s and (directory / CHECKPOINT).exists():
+                self.last = time.monotonic()
+                put({"kind": "checkpoint", "step": steps_done(self.model),
+                     "files": _snapshot(directory, (METRICS, CHECKPOINT))})
+
+    return ShipCheckpoints()
+
+
+def train_on_node(config: dict[str, Any], resume: bytes | None, threads: int, checkpoint_every_s: float) -> Iterator:
+    """The body of a run's Ray task (a streaming generator of messages to the driver).
+
+    Trains the run in a fresh folder on this node's disk (started from ``resume``, an archive
+    of the driver's run directory, if given) and yields ``started``, ``checkpoint`` messages
+    while training, and finally ``done`` (with the run directory's archive) or ``failed``.
+    """
+    import queue
+    import threading
+    import traceback
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # runs may share a GPU (gpus_per_run < 1)
+    import ray
+
+    config_object = RunConfig.from_dict(config)
+    scratch = _node_directory()
+    directory = scratch / "runs" / config_object.run_id
+    try:
+        yield {"kind": "started", "node": ray.get_runtime_context().get_node_id(), "scratch": str(scratch)}
+        if resume is not None:
+            unpack(resume, directory)
+        messages: queue.Queue = queue.Queue()
+        outcome: dict[str, Any] = {}
+
+        def train() -> None:
+            try:
+                import tensorflow as tf
+
+                from fgan_bench.plugins import load_plugins
+                from fgan_bench.runner import run
+
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+                load_plugins(config_object.plugins)
+                shipper = _checkpoint_shipper(directory, messages.put, checkpoint_every_s)
+                outcome["result"] = run(config_object, scratch, resume=True, progress=False, callbacks=(shipper,))
+            except Exception as error:  # noqa: BLE001 - reported to the driver, which records it
+                outcome["failed"] = {"reason": one_line_reason(error), "traceback": traceback.format_exc()}
+            finally:
+                messages.put(None)
+
+        worker = threading.Thread(target=train, name=f"train {config_object.run_id}", daemon=True)
+        worker.start()
+        while (message := messages.get()) is not None:
+            yield message
+        worker.join()
+        if "failed" in outcome:
+            yield {"kind": "failed", **outcome["failed"]}
+        else:
+            yield {"kind": "done", "status": outcome["result"]["status"], "archive": pack(directory)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
+# On the driver
+
+
+@dataclasses.dataclass
+class _Run:
+    """A run the driver has claimed: its directory, the held lock and its current task."""
+
+    config: RunConfig
+    directory: Path
+    lock: IO
+    attempt: int = 0
+    task: Any = None
+    started: float = 0.0
+    checkpoint_step: int | None = None  # of the last checkpoint received (None: unknown, e.g. a killed sweep's)
+
+    def log(self, event: str, **details: Any) -> None:
+        entry = {"event": event, "attempt": self.attempt, "time": time.time(), **details}
+        with open(self.directory / ATTEMPTS, "a") as file:
+            file.write(json.dumps(entry) + "\n")
+
+    def release(self) -> None:
+        self.lock.close()  # closing the file releases the flock
+
+
+def _claim(config: RunConfig, sweep_dir: Path) -> _Run | None:
+    """The run, locked by this driver; ``None`` while another process holds its lock."""
+    directory = sweep_dir / "runs" / config.run_id
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = open(directory / LOCK, "w")  # noqa: SIM115 - held for the run's whole task
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return _Run(config, directory, lock)
+
+
+def _write_checkpoint(run: _Run, files: dict[str, bytes]) -> None:
+    """History first, checkpoint last: a resumed run drops history rows past its checkpoint."""
+    for name in (METRICS, CHECKPOINT):
+        if name in files:
+            temporary = run.directory / f".{name}.incoming"
+            temporary.write_bytes(files[name])
+            os.replace(temporary, run.directory / name)
+
+
+def _write_finished(run: _Run, archive: bytes) -> None:
+    """Moves the finished run's files into the run directory, ``result.json`` last."""
+    incoming = run.directory / ".incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    names = unpack(archive, incoming)
+    if RESULT not in names:
+        raise FganBenchError(f"the task of {run.config.run_id} sent no {RESULT}")
+    for name in sorted(names, key=lambda n: n == RESULT):
+        os.replace(incoming / name, run.directory / name)
+    incoming.rmdir()
+    (run.directory / FAILURE).unlink(missing_ok=True)
+
+
+def run_on_ray(
+    configs: Sequence[RunConfig],
+    sweep_dir: Path,
+    *,
+    cpus_per_run: float = 1,
+    gpus_per_run: float = 0,
+    checkpoint_every_s: float = 60.0,
+    report: Callable[[dict[str, Any]], None] = lambda outcome: None,
+    poll_s: float = 1.0,
+) -> list[dict[str, Any]]:
+    """Trains every run not done yet as Ray tasks (see the module doc); one outcome per run.
+
+    Connects to the cluster at ``$RAY_ADDRESS`` (or starts a local Ray) unless Ray is
+    initialised already.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise FganBenchError("--executor ray needs Ray: pip install 'fgan-bench[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+    task = ray.remote(
+        num_returns="streaming",
+        num_cpus=cpus_per_run,
+        num_gpus=gpus_per_run,
+        max_retries=0,  # the driver resubmits, with the latest checkpoint
+        max_calls=1,  # a fresh process per run: TensorFlow's global state never leaks between runs
+    )(train_on_node)
+    threads = max(1, int(cpus_per_run))
+    resume = ray.put(None)
+
+    def submit(run: _Run) -> None:
+        run.attempt += 1
+        run.started = time.time()
+        has_checkpoint = (run.directory / CHECKPOINT).exists()
+        archive = ray.put(pack(run.directory, RESUME_FILES)) if has_checkpoint else resume
+        run.task = task.remote(run.config.to_dict(), archive, threads, checkpoint_every_s)
+        run.log("submitted", from_step=run.checkpoint_step if has_checkpoint else 0)
+
+    outcomes: list[dict[str, Any]] = []
+
+    def finish(run: _Run, outcome: dict[str, Any]) -> None:
+        run.release()
+        outcomes.append({"run_id": run.config.run_id, **outcome})
+        report(outcomes[-1])
+
+    waiting = list(configs)
+    active: dict[Any, _Run] = {}
+    try:
+        while waiting or active:
+            for config in list(waiting):
+                run = _claim(config, sweep_dir)
+                if run is None:
+                    continue  # another sweep trains it now; look again later
+                waiting.remove(config)
+                if (run.directory / RESULT).exists():
+                    status = json.loads((run.directory / RESULT).read_text())["status"]
+                    finish(run, {"status": status, "already_done": True})
+                    continue
+                write_json_atomically(run.directory / "config.json", config.to_dict())
+                submit(run)
+                active[run.task] = run
+            if not active:
+                time.sleep(poll_s)
+                continue
+            ready, _ = ray.wait(list(active), num_returns=1, timeout=poll_s)
+            for generator in ready:
+                run = active.pop(generator)
+                message = _next_message(ray, generator)
+                if message["kind"] == "started":
+                    run.log("started", node=message["node"], scratch=message["scratch"])
+                elif message["kind"] == "checkpoint":
+                    _write_checkpoint(run, message["files"])
+                    run.checkpoint_step = message["step"]
+                    run.log("checkpoint", step=message["step"])
+                elif message["kind"] == "done":
+                    _write_finished(run, message["archive"])
+                    run.log("completed", seconds=time.time() - run.started)
+                    finish(run, {"status": message["status"], "seconds": time.time() - run.started})
+                    continue
+                elif message["kind"] == "failed":
+                    write_json_atomically(
+                        run.directory / FAILURE,
+                        {"run_id": run.config.run_id, "reason": message["reason"], "traceback": message["traceback"]},
+                    )
+                    run.log("failed", reason=message["reason"])
+                    finish(run, {"status": "failed", "reason": message["reason"]})
+                    continue
+                elif message["kind"] == "lost":
+                    run.log("lost", reason=message["reason"])
+                    if run.attempt >= MAX_ATTEMPTS:
+                        reason = f"its node was lost {run.attempt} times; last: {message['reason']}"
+                        write_json_atomically(run.directory / FAILURE, {"run_id": run.config.run_id, "reason": reason})
+                        finish(run, {"status": "failed", "reason": reason})
+                        continue
+                    submit(run)
+                active[run.task] = run
+    finally:
+        for run in active.values():
+            ray.cancel(run.task, force=True)
+            run.release()
+    return outcomes
+
+
+def _next_message(ray, generator) -> dict[str, Any]:
+    """The task's next message; ``lost`` when its worker or node died (or it ended early)."""
+    try:
+        return ray.get(next(generator))
+    except StopIteration:
+        return {"kind": "lost", "reason": "the task ended without a result"}
+    except ray.exceptions.RayTaskError as error:  # the task's own code raised: not the node's fault
+        return {"kind": "failed", "reason": one_line_reason(error), "traceback": str(error)}
+    except ray.exceptions.RayError as error:
+        return {"kind": "lost", "reason": one_line_reason(error)}
+
