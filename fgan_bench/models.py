@@ -5,6 +5,10 @@
   (transposed) convolutions instead of pooling, batch norm in both nets except the
   generator's output and the critic's input layer, ReLU and a tanh output in G, LeakyReLU
   in the critic.
+* ``"mlp_gan"`` (images; the MLP GAN of Goodfellow et al. 2014 as taught in the lecture
+  notes): G: noise → 256 ReLU → pixels, sigmoid; D: pixels → 256 ReLU → 1. The sigmoid is
+  mapped onto the data's [−1, 1] range (2·sigmoid(a) − 1), so it sees the same data as
+  ``dcgan``; use ``--latent-dim 128`` for the notes' noise size.
 * ``"linear"`` (the f-GAN paper's 1-D experiment): G(z) = μ + σ·z, θ = (μ, σ), with a
   critic of two hidden layers of 64 tanh units.
 
@@ -18,8 +22,10 @@ import numpy as np
 
 from fgan_bench._lazy import keras
 
-MODELS = ("mlp", "dcgan", "linear")
-MODEL_KINDS = {"mlp": "vector", "dcgan": "image", "linear": "vector"}
+MODELS = ("mlp", "dcgan", "linear", "mlp_gan")
+MODEL_KINDS = {"mlp": "vector", "dcgan": "image", "linear": "vector", "mlp_gan": "image"}
+#: The lecture-notes MLP GAN's hidden width.
+MLP_GAN_WIDTH = 256
 
 
 def mlp_generator(latent_dim: int, output_shape: tuple[int, ...], width: int, depth: int) -> keras.Model:
@@ -74,6 +80,21 @@ def dcgan_critic(image_shape: tuple[int, int, int], filters: int) -> keras.Model
     return keras.Model(inputs, outputs, name="critic")
 
 
+def mlp_gan_generator(latent_dim: int, image_shape: tuple[int, ...], width: int = MLP_GAN_WIDTH) -> keras.Model:
+    """z ↦ image: one ReLU layer of ``width`` units, a sigmoid output per pixel, mapped to [−1, 1]."""
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = keras.layers.Dense(width, activation="relu", name="hidden")(inputs)
+    x = keras.layers.Dense(int(_prod(image_shape)), activation="sigmoid", dtype="float32", name="pixels")(x)
+    x = keras.layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="to_data_range")(x)
+    outputs = keras.layers.Reshape(image_shape, dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def mlp_gan_critic(image_shape: tuple[int, ...], width: int = MLP_GAN_WIDTH) -> keras.Model:
+    """image ↦ V ∈ ℝ: flatten, one ReLU layer of ``width`` units, a linear unit (g_f is the loss's)."""
+    return mlp_critic(image_shape, width, 1)
+
+
 def _location_scale_layer():
     class LocationScale(keras.layers.Layer):
         """G(z) = μ + σ·z with trainable θ = (μ, σ), initialised to (0, 1)."""
@@ -106,6 +127,8 @@ def build_models(
         return dcgan_generator(latent_dim, shape, filters), dcgan_critic(shape, filters)
     if model == "linear":
         return linear_generator(shape), mlp_critic(shape, 64, 2, activation="tanh")
+    if model == "mlp_gan":
+        return mlp_gan_generator(latent_dim, shape), mlp_gan_critic(shape)
     raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
 
 
