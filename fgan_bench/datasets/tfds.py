@@ -20,24 +20,28 @@ from fgan_bench.errors import FganBenchError
 
 def _load_split(module, name: str, split: str, data_dir: str | None, image_key: str, label_key: str):
     try:
-        data = module.load(name, split=split, data_dir=data_dir, download=False, batch_size=-1)
+        data = module.load(name, split=split, data_dir=data_dir, download=False)
     except module.core.registered.DatasetNotFoundError:
         raise FganBenchError(f"tfds has no dataset {name!r}; see `tfds.list_builders()`") from None
-    except (AssertionError, FileNotFoundError) as error:
+    except (AssertionError, FileNotFoundError):
         where = data_dir or "~/tensorflow_datasets"
         raise FganBenchError(
             f"tfds dataset {name!r} (split {split!r}) is not prepared in {where}: run "
-            f"`tfds build {name}{' --data_dir ' + data_dir if data_dir else ''}` once with network "
-            f"({str(error).splitlines()[0][:120]})"
+            f"`tfds build {name}{' --data_dir ' + data_dir if data_dir else ''}` once with network"
         ) from None
     except ValueError as error:
         raise FganBenchError(f"tfds dataset {name!r}: {str(error).splitlines()[0]}") from None
-    data = module.as_numpy(data)
-    if image_key not in data:
-        raise FganBenchError(f"tfds dataset {name!r} has no feature {image_key!r} (found: {', '.join(data)}); "
+    features = data.element_spec
+    if image_key not in features:
+        raise FganBenchError(f"tfds dataset {name!r} has no feature {image_key!r} (found: {', '.join(features)}); "
                              f"pass image_key=...")
-    labels = np.asarray(data[label_key]) if label_key in data else None
-    return _images_in_range(np.asarray(data[image_key])), labels
+    keys = [image_key] + ([label_key] if label_key in features else [])
+    batches = list(module.as_numpy(data.map(lambda example: {k: example[k] for k in keys}).batch(4096)))
+    if not batches:
+        raise FganBenchError(f"tfds dataset {name!r}, split {split!r} is empty")
+    images = np.concatenate([b[image_key] for b in batches])
+    labels = np.concatenate([b[label_key] for b in batches]) if label_key in features else None
+    return _images_in_range(images), labels
 
 
 def tfds(
