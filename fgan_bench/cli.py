@@ -126,7 +126,7 @@ def _add_run_parser(commands) -> None:
         "objective": "saddle or nonsaturating",
         "schedule": "simultaneous (f-GAN single-step) or alternating",
         "critic_steps": "critic updates per generator update (alternating)",
-        "model": "mlp, dcgan or linear (default: the dataset's)",
+        "model": "mlp, dcgan, linear or mlp_gan (default: the dataset's)",
         "width": "MLP hidden units",
         "depth": "MLP hidden layers",
         "filters": "DCGAN base filters",

