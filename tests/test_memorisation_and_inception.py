@@ -73,3 +73,16 @@ def test_fid_inception_plumbing_with_randomly_initialised_weights(random_incepti
     values = evaluate(digits, noise, ["fid_inception"], real=real)
     assert values["inception_fid"] > 0 and math.isfinite(values["inception_kid"])
     assert values["inception_n_real"] == values["inception_n_fake"] == 2
+
+
+def test_frechet_distance_with_fewer_samples_than_dimensions_matches_the_matrix_square_root():
+    from scipy import linalg
+
+    from fgan_bench.metrics.samples import frechet_distance
+
+    x, y = RNG.normal(size=(30, 50)), RNG.normal(size=(40, 50)) * 1.3 + 0.2
+    cov_x, cov_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    reference = (np.sum((x.mean(0) - y.mean(0)) ** 2) + np.trace(cov_x) + np.trace(cov_y)
+                 - 2 * np.trace(np.real(linalg.sqrtm(cov_x @ cov_y))))
+    assert frechet_distance(x, y) == pytest.approx(reference, rel=1e-6)
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-9)
