@@ -58,6 +58,7 @@ def random_inception_weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_fid_inception_plumbing_with_randomly_initialised_weights(random_inception_weights, monkeypatch):
     """Two real and two noise images (InceptionV3 at 299×299 costs ~6 GFLOP an image)."""
     from fgan_bench.datasets import get_dataset
