@@ -138,8 +138,9 @@ class RunConfig:
 
     divergence: str = option(None, "divergence spec, e.g. reverse_kl, alpha:0.5 (required)", group="data",
                              default_text="none: required")
-    dataset: str = option("ring8", "dataset spec: ring8, grid25, spiral, mixture1d, digits, mnist, fashion_mnist, "
-                          "file:path=FILE", group="data")
+    dataset: str = option("ring8", "dataset spec: ring8, grid25, spiral, mixture1d, digits, mnist5k, mnist, "
+                          "fashion_mnist, ring8_pacgan, grid25_pacgan, tfds:NAME, file:path=FILE (see: list datasets)",
+                          group="data")
     steps: int | None = option(None, "training steps (generator updates)", check=_positive,
                                default_text=_by_kind("steps"))
     batch_size: int | None = option(None, "examples per batch", check=_positive,

@@ -24,9 +24,12 @@ DatasetBuilder = Callable[..., Dataset]
 
 def _load_builtins() -> None:
     from fgan_bench.datasets.builtin import BUILTIN_DATASETS
+    from fgan_bench.datasets.mnist5k import mnist5k
+    from fgan_bench.datasets.pacgan import PACGAN_DATASETS
+    from fgan_bench.datasets.tfds import tfds
 
     with registration_source("builtin"):
-        for name, build in BUILTIN_DATASETS.items():
+        for name, build in {**BUILTIN_DATASETS, "mnist5k": mnist5k, **PACGAN_DATASETS, "tfds": tfds}.items():
             _REGISTRY.add(name, build)
 
 

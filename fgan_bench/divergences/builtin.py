@@ -288,7 +288,8 @@ def gan() -> Divergence:
     """
     return Divergence(
         name="gan",
-        f=lambda u: tf.math.xlogy(u, u) - tf.math.xlogy(u + 1.0, u + 1.0),
+        # = u log u − (u + 1) log(u + 1) without its cancellation for large u (where it is −log u − 1)
+        f=lambda u: -tf.math.xlog1py(u, 1.0 / u) - tf.math.log1p(u),
         conjugate=lambda t: -tf.math.log(-tf.math.expm1(t)),
         activation=lambda v: -tf.math.softplus(-v),
         conjugate_of_activation=lambda v: tf.math.softplus(v),

@@ -14,6 +14,10 @@ modes                  ``modes_captured``, ``high_quality_fraction``,       mixt
 true_divergence        ``true_<spec>`` = D_f(P‖Q̂) for every registered      1-D/2-D, known density
                        divergence, ``kde_bandwidth``
 parzen                 ``parzen_log_likelihood`` (± ``_sem``)               images
+memorisation           ``memorisation_share``, ``memorisation_ratio``,      finite data with a
+                       ``memorisation_p_value``                             held-out split
+fid_inception          ``inception_fid``, ``inception_kid`` (not default;   images, weights on disk
+                       InceptionV3 weights from disk)
 classifier             ``classifier_frechet_distance``, ``classifier_kid``,  images with labels
                        ``classifier_precision``, ``classifier_recall``,
                        ``classifier_accuracy``
@@ -26,6 +30,8 @@ import numpy as np
 
 from fgan_bench.metrics import density, parzen, samples
 from fgan_bench.metrics.base import EvaluationInputs, Metric
+from fgan_bench.metrics.fid_inception import fid_inception
+from fgan_bench.metrics.memorisation import memorisation
 from fgan_bench.metrics.modes import mode_metrics
 
 #: Parzen's validation split: this many training examples (never the test split).
@@ -89,6 +95,14 @@ def _classifier(inputs: EvaluationInputs) -> dict[str, float]:
         "classifier_recall": recall,
         "classifier_accuracy": accuracy,
     }
+
+
+def _memorisation(inputs: EvaluationInputs) -> dict[str, float]:
+    return memorisation(inputs.dataset.array, inputs.real, inputs.fake, seed=inputs.seed)
+
+
+def _has_held_out_split(inputs: EvaluationInputs) -> bool:
+    return not inputs.dataset.synthetic and inputs.dataset.test_array is not None
 
 
 def _is_image(inputs: EvaluationInputs) -> bool:
@@ -162,5 +176,19 @@ BUILTIN_METRICS = (
         },
         min_samples=4,
         min_samples_reason="k-NN with k = 3 on features",
+    ),
+    Metric(
+        "memorisation",
+        _memorisation,
+        "share of samples nearer a training example than any of as many held-out ones (½: none; 1: copying)",
+        applies_to=_has_held_out_split,
+    ),
+    Metric(
+        "fid_inception",
+        lambda inputs: fid_inception(inputs.real, inputs.fake, inputs.dataset.value_range, seed=inputs.seed),
+        "FID and KID in InceptionV3 pool features, weights from $FGAN_BENCH_INCEPTION_WEIGHTS (never downloaded)",
+        applies_to=_is_image,
+        default=False,
+        directions={"inception_fid": "lower", "inception_kid": "lower"},
     ),
 )

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -136,6 +137,15 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     x = np.asarray(real, np.float64).reshape(len(real), -1)
     y = np.asarray(fake, np.float64).reshape(len(fake), -1)
     mean_x, mean_y = x.mean(0), y.mean(0)
+    if 1 < max(len(x), len(y)) < x.shape[1] and min(len(x), len(y)) > 1:
+        # Fewer samples than dimensions (2,048 Inception features): with Σ = AAᵀ/(n − 1), A the
+        # centred samples, the non-zero eigenvalues of Σ_x Σ_y are the squared singular values of
+        # M = A_xᵀA_y / √((n_x − 1)(n_y − 1)), so tr (Σ_x Σ_y)^½ = Σ σᵢ(M), exactly and without a
+        # d × d square root.
+        a_x, a_y = (x - mean_x) / math.sqrt(len(x) - 1), (y - mean_y) / math.sqrt(len(y) - 1)
+        cross = np.linalg.svd(a_x @ a_y.T, compute_uv=False).sum()
+        trace = np.sum(a_x**2) + np.sum(a_y**2) - 2.0 * cross
+        return float(np.sum((mean_x - mean_y) ** 2) + trace)
     cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
     with warnings.catch_warnings():
         # ReLU features with dead units make Σ singular; sqrtm warns but stays accurate, and a

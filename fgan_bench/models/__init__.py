@@ -1,6 +1,6 @@
 """The model registry: ``get_model("mlp")``, ``list_models()``, ``register_model(Model(...))``.
 
-Built-ins: ``mlp`` (vector data), ``dcgan`` (images), ``linear`` (the f-GAN paper's 1-D
+Built-ins: ``mlp`` (vector data), ``dcgan`` and ``mlp_gan`` (images), ``linear`` (the f-GAN paper's 1-D
 experiment); see :mod:`fgan_bench.models.builtin`. Plugin files register models the same
 way; installed packages use the entry-point group ``fgan_bench.models``. Listing and
 looking up models never imports TensorFlow: the built-ins' builders import Keras on call.
@@ -39,6 +39,11 @@ def _load_builtins() -> None:
         _REGISTRY.add("dcgan", Model(
             "dcgan", "image", _builtin("dcgan"), "DCGAN: strided (transposed) convolutions, batch norm",
             options=("filters",), defaults={"filters": 64},
+        ))
+        _REGISTRY.add("mlp_gan", Model(
+            "mlp_gan", "image", _builtin("mlp_gan"),
+            "the lecture notes' MLP GAN: noise 128 → 256 ReLU → sigmoid pixels; pixels → 256 ReLU → 1",
+            defaults={"latent_dim": 128},
         ))
         _REGISTRY.add("linear", Model(
             "linear", "vector", _builtin("linear"), "G(z) = μ + σ·z and a 2×64 tanh critic (the paper's 1-D fit)",

@@ -5,6 +5,9 @@
   (transposed) convolutions instead of pooling, batch norm in both nets except the
   generator's output and the critic's input layer, ReLU and a tanh output in G, LeakyReLU
   in the critic.
+* ``"mlp_gan"`` (images): the MLP GAN of Goodfellow et al. (2014) as the lecture notes teach
+  it — noise 128 → 256 ReLU → one sigmoid per pixel (mapped to the data's [−1, 1]); critic
+  pixels → 256 ReLU → 1.
 * ``"linear"`` (the f-GAN paper's 1-D experiment): G(z) = μ + σ·z, θ = (μ, σ), with a
   critic of two hidden layers of 64 tanh units.
 
@@ -82,6 +85,25 @@ class LocationScale(keras.layers.Layer):
         return self.mu + self.sigma * z
 
 
+#: The lecture-notes MLP GAN's hidden width.
+MLP_GAN_WIDTH = 256
+
+
+def mlp_gan_generator(latent_dim: int, image_shape: tuple[int, ...], width: int = MLP_GAN_WIDTH) -> keras.Model:
+    """z ↦ image: one ReLU layer of ``width`` units, a sigmoid output per pixel, mapped to [−1, 1]."""
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = keras.layers.Dense(width, activation="relu", name="hidden")(inputs)
+    x = keras.layers.Dense(int(_prod(image_shape)), activation="sigmoid", dtype="float32", name="pixels")(x)
+    x = keras.layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="to_data_range")(x)
+    outputs = keras.layers.Reshape(image_shape, dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def mlp_gan_critic(image_shape: tuple[int, ...], width: int = MLP_GAN_WIDTH) -> keras.Model:
+    """image ↦ V ∈ ℝ: flatten, one ReLU layer of ``width`` units, a linear unit (g_f is the loss's)."""
+    return mlp_critic(image_shape, width, 1)
+
+
 def linear_generator(output_shape: tuple[int, ...]) -> keras.Model:
     """The paper's 1-D generator G(z) = μ + σ·z; its latent dimension equals the data's."""
     dimension = int(_prod(output_shape))
@@ -96,6 +118,10 @@ def build_mlp(*, shape: tuple[int, ...], latent_dim: int, width: int, depth: int
 
 def build_dcgan(*, shape: tuple[int, int, int], latent_dim: int, filters: int):
     return dcgan_generator(latent_dim, shape, filters), dcgan_critic(shape, filters)
+
+
+def build_mlp_gan(*, shape: tuple[int, ...], latent_dim: int):
+    return mlp_gan_generator(latent_dim, shape), mlp_gan_critic(shape)
 
 
 def build_linear(*, shape: tuple[int, ...], latent_dim: int):
