@@ -213,6 +213,9 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     if progress:
         callbacks.append(ProgressBar(config.steps, start_step))
     callbacks.extend(extra_callbacks)
+    from fgan_bench.pruning import trial_callbacks
+
+    callbacks.extend(trial_callbacks(directory, dataset, config))  # a protocol trial's pruning
     started = time.perf_counter()
     try:
         gan.fit(
@@ -230,13 +233,16 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     train_seconds = time.perf_counter() - started
     steps_trained = steps_done(gan) - start_step
     status = "diverged" if guard.diverged_at is not None else "completed"
+    pruned = next((c.record for c in callbacks if getattr(c, "pruned_at", None) is not None), None)
+    if pruned is not None and status == "completed":
+        status = "pruned"
     if status == "diverged" and checkpoint.exists():
         gan.load_weights(checkpoint)  # samples from the last finite weights
     history = _read_history(directory)
     result: dict[str, Any] = {
         "status": status,
         "run_id": config.run_id,
-        "steps": config.steps if status == "completed" else guard.diverged_at,
+        "steps": {"completed": config.steps, "pruned": (pruned or {}).get("step")}.get(status, guard.diverged_at),
         "final_metrics": (
             {k: float(v) for k, v in history.iloc[-1].items()} if history is not None and len(history) else {}
         ),
@@ -249,7 +255,10 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     }
     if status == "diverged":
         result["diverged"] = {"step": guard.diverged_at, "last_finite": guard.last_finite}
-    result.update(_evaluate_samples(gan, dataset, config, directory))
+    if status == "pruned":
+        result["pruned"] = pruned  # stopped by its protocol's pruner: no final evaluation
+    else:
+        result.update(_evaluate_samples(gan, dataset, config, directory))
     write_json_atomically(directory / RESULT, result)
     return result
 

@@ -35,6 +35,10 @@ ALPHA = 0.05
 #: Bootstrap resamples; 2,000 keeps the Monte-Carlo error of a 95 % BCa bound well below
 #: the interval's width for 3–50 seeds while a report with hundreds of cells stays fast.
 N_RESAMPLES = 2000
+#: Values needed for a bootstrap interval: with 2 values there are 3 distinct resamples and
+#: the "interval" is an artefact. (With fewer than ~10 values every bootstrap interval is too
+#: narrow — coverage below nominal — which the report says.)
+MIN_VALUES_FOR_CI = 3
 #: Datasets needed before a critical-difference diagram is drawn (Friedman's test over
 #: fewer blocks has almost no power; Demšar 2006 uses ≥ 10, we draw from 4 and say so).
 MIN_DATASETS_FOR_CD = 4
@@ -120,7 +124,7 @@ def bootstrap_ci(values, confidence: float = CONFIDENCE, n_resamples: int = N_RE
     with np.errstate(invalid="ignore"):
         mean = data.mean(axis=-1)
     low, high = np.full(len(data), np.nan), np.full(len(data), np.nan)
-    finite = np.isfinite(data).all(axis=-1) & (data.shape[-1] > 1)
+    finite = np.isfinite(data).all(axis=-1) & (data.shape[-1] >= MIN_VALUES_FOR_CI)
     constant = finite & (np.ptp(np.where(np.isfinite(data), data, 0.0), axis=-1) == 0)
     low[constant], high[constant] = mean[constant], mean[constant]
     varying = finite & ~constant

@@ -52,8 +52,9 @@ def test_bootstrap_intervals_cover_the_true_mean_at_the_nominal_rate():
 
 def test_bootstrap_of_one_value_has_no_interval_and_infinity_stays():
     assert np.isnan(stats.bootstrap_ci([0.3])[1:]).all()
+    assert np.isnan(stats.bootstrap_ci([0.3, 0.5])[1:]).all()  # 2 values: 3 distinct resamples, no interval
     assert stats.bootstrap_ci([0.3, 0.3, 0.3]) == (0.3, 0.3, 0.3)
-    mean, low, high = stats.bootstrap_ci([0.3, np.inf])
+    mean, low, high = stats.bootstrap_ci([0.3, 0.4, np.inf])
     assert mean == np.inf and np.isnan(low) and np.isnan(high)
 
 

@@ -1,8 +1,8 @@
 """A sweep's results as tidy pandas tables, derived from its run directories.
 
 * :func:`results_table` — one row per run × metric: the run's whole config as columns, its
-  status (``completed``, ``diverged``, ``failed``, ``unfinished``), the failure reason or
-  divergence step, wall time and throughput, then ``metric`` and ``value``. Final training
+  status (``completed``, ``diverged``, ``pruned``, ``failed``, ``unfinished``), the failure
+  reason, divergence step or pruning step, wall time and throughput, then ``metric`` and ``value``. Final training
   values (``final_metrics``) and evaluation metrics (``quality``) both appear, the latter
   prefixed by nothing, the former by ``train/``.
 * :func:`history_table` — one row per run × step × logged value, from ``metrics.csv``.
@@ -50,6 +50,10 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
         )
         if result["status"] == "diverged":
             record["reason"] = f"non-finite loss or weights at step {record['diverged_step']}"
+        if result["status"] == "pruned":
+            pruned = result.get("pruned", {})
+            record["pruned_step"] = pruned.get("step")
+            record["reason"] = f"pruned at step {pruned.get('step')} ({pruned.get('metric')} {pruned.get('value')})"
         metrics.update(
             {f"train/{k}": v for k, v in result.get("final_metrics", {}).items() if k not in ("step", "wall_time_s")}
         )
@@ -61,11 +65,18 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
     return record, metrics
 
 
-def results_table(sweep_dir: str | Path, configs: Sequence[RunConfig]) -> pd.DataFrame:
-    """One row per run × metric (a run without metrics keeps one row with ``metric`` empty)."""
+def results_table(
+    sweep_dir: str | Path, configs: Sequence[RunConfig], phases: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per run × metric (a run without metrics keeps one row with ``metric`` empty).
+
+    ``phases`` (a protocol's run id → ``search``/``confirm``) adds a ``phase`` column.
+    """
     rows = []
     for config in configs:
         record, metrics = run_record(Path(sweep_dir) / "runs" / config.run_id, config)
+        if phases is not None:
+            record["phase"] = phases.get(config.run_id, "")
         if not metrics:
             rows.append({**record, "metric": None, "value": np.nan})
         rows.extend({**record, "metric": name, "value": float(value)} for name, value in metrics.items())
@@ -96,10 +107,13 @@ def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def write_tables(sweep_dir: str | Path, configs: Sequence[RunConfig], varying: Sequence[str] = ()):
+def write_tables(
+    sweep_dir: str | Path, configs: Sequence[RunConfig], varying: Sequence[str] = (), phases: dict | None = None
+):
     """Writes ``results.csv`` and ``history.csv``; returns both frames."""
     sweep_dir = Path(sweep_dir)
-    results, history = results_table(sweep_dir, configs), history_table(sweep_dir, configs, varying)
+    results = results_table(sweep_dir, configs, phases)
+    history = history_table(sweep_dir, configs, varying)
     write_csv_atomically(results, sweep_dir / RESULTS)
     write_csv_atomically(history, sweep_dir / HISTORY)
     return results, history
