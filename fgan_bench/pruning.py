@@ -59,15 +59,19 @@ def metric_family(output: str) -> str:
     raise KeyError(output)
 
 
-def trial_callbacks(directory: Path, dataset, config) -> list:
-    """The callbacks a run needs as a protocol trial: none without ``trial.json``."""
+def trial_callbacks(directory: Path, config, evaluate) -> list:
+    """The callbacks a run needs as a protocol trial: none without ``trial.json``.
+
+    ``evaluate(gan, metric_names)`` evaluates the named metrics on fresh samples of the run's
+    generator (the runner passes it, so this module needs nothing of the evaluation code).
+    """
     path = Path(directory) / TRIAL_FILE
     if not path.exists():
         return []
     info = json.loads(path.read_text())
     if not info.get("pruning"):
         return []
-    return [make_pruning_callback()(info, dataset, config)]
+    return [make_pruning_callback()(info, config, evaluate)]
 
 
 def make_pruning_callback():
@@ -80,11 +84,11 @@ def make_pruning_callback():
         ``record`` what ``result.json`` keeps about it.
         """
 
-        def __init__(self, info: dict[str, Any], dataset, config):
+        def __init__(self, info: dict[str, Any], config, evaluate):
             import optuna
 
             super().__init__()
-            self.info, self.dataset, self.config = info, dataset, config
+            self.info, self.config, self.evaluate = info, config, evaluate
             pruning = info["pruning"]
             self.every, self.metric = int(pruning["every"]), pruning["metric"]
             self.family = metric_family(self.metric)
@@ -97,15 +101,10 @@ def make_pruning_callback():
             self.record: dict[str, Any] = {}
 
         def on_epoch_end(self, epoch, logs=None):
-            from fgan_bench.evaluation import evaluate_generator, generate
-
             step = (epoch + 1) * self.config.log_every
             if step % self.every or step >= self.config.steps:
                 return
-            samples = generate(self.model, INTERMEDIATE_SAMPLES, self.config.seed)
-            value = evaluate_generator(
-                self.model, self.dataset, samples, seed=self.config.seed, metrics=[self.family]
-            ).get(self.metric, math.nan)
+            value = self.evaluate(self.model, [self.family]).get(self.metric, math.nan)
             if math.isnan(value):
                 return
             self.trial.report(value, step)

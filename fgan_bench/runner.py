@@ -213,9 +213,14 @@ def _train(config: RunConfig, directory: Path, *, progress: bool, extra_callback
     if progress:
         callbacks.append(ProgressBar(config.steps, start_step))
     callbacks.extend(extra_callbacks)
-    from fgan_bench.pruning import trial_callbacks
+    from fgan_bench.evaluation import evaluate_generator, generate
+    from fgan_bench.pruning import INTERMEDIATE_SAMPLES, trial_callbacks
 
-    callbacks.extend(trial_callbacks(directory, dataset, config))  # a protocol trial's pruning
+    def evaluate_now(gan, metrics):
+        samples = generate(gan, INTERMEDIATE_SAMPLES, config.seed)
+        return evaluate_generator(gan, dataset, samples, seed=config.seed, metrics=metrics)
+
+    callbacks.extend(trial_callbacks(directory, config, evaluate_now))  # a protocol trial's pruning
     started = time.perf_counter()
     try:
         gan.fit(

@@ -298,9 +298,7 @@ class _Search:
             trial.set_user_attr(SURPLUS, True)
             study.tell(trial, state=_state("FAIL"), skip_if_finished=True)
             return None
-        study.sampler = self.sampler(pair, trial.number)
-        for parameter in self.searched:
-            parameter.suggest(trial)
+        self._draw(pair, trial)
         try:
             config = self.config(pair, trial.params)
         except FganBenchError as error:  # an invalid combination of options: recorded, not run
@@ -309,6 +307,24 @@ class _Search:
             return None
         trial.set_user_attr("run_id", config.run_id)
         return trial.number, config
+
+    def _draw(self, pair, trial) -> None:
+        self.studies[pair].sampler = self.sampler(pair, trial.number)
+        for parameter in self.searched:
+            parameter.suggest(trial)
+
+    def sample(self, pair, frozen):
+        """Draws the parameters of a trial that was asked but never drawn (the same draws as its
+        asker would have made: the sampler is seeded by the trial number)."""
+        import optuna
+
+        study = self.studies[pair]
+        trial = optuna.trial.Trial(study, frozen._trial_id)
+        try:
+            self._draw(pair, trial)
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError, RuntimeError):
+            pass
+        return study._storage.get_trial(frozen._trial_id)
 
     def in_budget(self, pair):
         return [t for t in self.studies[pair].get_trials(deepcopy=False) if t.number < self.protocol.trials]
@@ -320,6 +336,8 @@ class _Search:
         """
         trials = self.in_budget(pair)
         for trial in trials:
+            if trial.state.name == "RUNNING" and not trial.params and _age_seconds(trial) > ABANDONED_SECONDS:
+                trial = self.sample(pair, trial)  # asked by a process killed before it drew the parameters
             if trial.state.name == "RUNNING" and trial.params:
                 config = self.config(pair, trial.params)
                 if config.run_id not in taken and _unlocked(self.sweep_dir / "runs" / config.run_id):
@@ -363,6 +381,20 @@ class _Search:
                 study.tell(number, state=_state("FAIL"), skip_if_finished=True)
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
             pass  # another process told it first
+
+
+#: A trial asked this long ago without parameters was abandoned by a killed process.
+ABANDONED_SECONDS = 60.0
+
+
+def _age_seconds(trial) -> float:
+    from datetime import datetime
+
+    started = trial.datetime_start
+    if started is None:
+        return 0.0
+    now = datetime.now(tz=started.tzinfo)
+    return (now - started).total_seconds()
 
 
 def _state(name: str):
@@ -590,16 +622,17 @@ def run_protocol(
         outcomes += execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress.update)
     finally:
         progress.close()
-    write_trials(sweep_dir)
+    write_trials(sweep_dir, json.loads((sweep_dir / "sweep.json").read_text()))
     return outcomes
 
 
-def write_trials(sweep_dir: Path):
-    """Writes ``trials.csv`` from the study storage; returns the table (None for a plain sweep)."""
-    from fgan_bench.sweeps.results import write_csv_atomically
-    from fgan_bench.sweeps.sweep import load_sweep_state
+def write_trials(sweep_dir: Path, state: dict[str, Any]):
+    """Writes ``trials.csv`` from the study storage; returns the table (None for a plain sweep).
 
-    state = load_sweep_state(sweep_dir)
+    ``state``: the sweep folder's ``sweep.json``.
+    """
+    from fgan_bench.sweeps.results import write_csv_atomically
+
     if "protocol" not in state:
         return None
     try:

@@ -425,7 +425,7 @@ def _protocol_tables(sweep_dir: Path, state: dict):
     """(trials, expected max) for a protocol; empty frames for a plain sweep."""
     from fgan_bench.sweeps.protocol import write_trials
 
-    trials = write_trials(sweep_dir) if "protocol" in state else None
+    trials = write_trials(sweep_dir, state) if "protocol" in state else None
     if trials is None or trials.empty:
         return pd.DataFrame(), pd.DataFrame()
     scored = trials[trials["state"].isin(["complete", "pruned"]) & trials["value"].notna()]
