@@ -160,3 +160,17 @@ def test_a_report_with_no_finished_run_says_so(tmp_path, capsys):
     write_sweep_state(sweep, sweep.resolved_configs(), tmp_path / "p")
     html = write_report(tmp_path / "p").read_text()
     assert 'id="no-answer"' in html and "No finished run" in html and "1 unfinished" in html
+
+
+def test_the_progress_line_counts_outcomes_with_elapsed_time_and_eta(capsys):
+    from fgan_bench.sweeps.progress import Progress
+
+    progress = Progress(5, initial=1)
+    progress.update({"run_id": "a", "status": "completed"})
+    progress.update({"run_id": "b", "status": "pruned"})
+    progress.update({"run_id": "c", "status": "failed", "reason": "RuntimeError: boom"})
+    line = str(progress.bar)
+    progress.close()
+    assert "4/5" in line and "completed=1 pruned=1 diverged=0 failed=1" in line
+    assert "<" in line  # elapsed<remaining (the ETA)
+    assert "c: failed (RuntimeError: boom)" in capsys.readouterr().err

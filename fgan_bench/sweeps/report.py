@@ -78,6 +78,17 @@ def format_estimate(mean, low, high, n: int, unit: str = "seed") -> str:
     return f"{format_value(mean)} [{format_value(low)}, {format_value(high)}] (n = {n} {unit}s)"
 
 
+def format_interval(low, high, n: int) -> str:
+    """``[0.221, 0.257]``, or why there is none (``1 seed``, ``too few seeds``, ``not finite``)."""
+    if n <= 1:
+        return "1 seed" if n == 1 else ""
+    if n < stats.MIN_VALUES_FOR_CI:
+        return "too few seeds"
+    if math.isnan(low) or math.isnan(high):
+        return "a value is not finite"
+    return f"[{format_value(low)}, {format_value(high)}]"
+
+
 def _label(row, varying: list[str]) -> str:
     return str(row["divergence"]) + "".join(f" {k}={row[k]}" for k in varying)
 
@@ -136,6 +147,8 @@ def answers(results: pd.DataFrame, varying: list[str], metrics: dict[str, str]) 
         cis = stats.summarise(scores, ["divergence", "metric"]).set_index("divergence")
         table["ci_low"] = table["divergence"].map(cis["ci_low"])
         table["ci_high"] = table["divergence"].map(cis["ci_high"])
+        table["interval"] = [format_interval(lo, hi, int(n)) for lo, hi, n in
+                             zip(table["ci_low"], table["ci_high"], table["n"], strict=True)]
         table.insert(0, "metric", metric)
         table.insert(0, "dataset", dataset)
         decisions[dataset] = {"metric": metric, "direction": direction, "rows": table.to_dict("records")}
@@ -206,7 +219,7 @@ def _distribution_figure(scores: pd.DataFrame, metrics: dict[str, str], title: s
         return None
     datasets = list(dict.fromkeys(scores["dataset"]))
     count = scores["divergence"].nunique()
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 0.9 + 0.32 * count), squeeze=False)
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 1.6 + 0.35 * count), squeeze=False)
     for axis, dataset in zip(axes[0], datasets, strict=True):
         data = scores[scores["dataset"] == dataset]
         sns.boxplot(data=data, x="value", y="divergence", color="0.9", fliersize=0, ax=axis)
@@ -338,12 +351,18 @@ def _curves(history: pd.DataFrame, dataset: str, varying: list[str], run_ids=Non
     data["divergence"] = data.apply(lambda row: _label(row, varying), axis=1)
     figure, axes = plt.subplots(1, len(CURVES), figsize=(5.0 * len(CURVES), 3.6))
     for axis, metric in zip(axes, CURVES, strict=True):
-        sns.lineplot(data=data[data["metric"] == metric], x="step", y="value", hue="divergence",
+        values = data[data["metric"] == metric]
+        sns.lineplot(data=values, x="step", y="value", hue="divergence",
                      errorbar=("pi", 100), ax=axis, legend=metric == CURVES[-1])
         axis.set_title(metric.replace("_", " "))
         axis.set_xlabel("training step")
-        axis.set_ylabel(f"{metric.replace('_', ' ')} (symlog scale)")
-        axis.set_yscale("symlog", linthresh=1.0)
+        magnitude = values["value"].abs()
+        typical = max(float(magnitude.quantile(0.5)) if len(magnitude) else 1.0, 1e-3)
+        if len(magnitude) and float(magnitude.quantile(0.99)) > 100 * typical:  # spans decades: symlog
+            axis.set_yscale("symlog", linthresh=typical)
+            axis.set_ylabel(f"{metric.replace('_', ' ')} (symlog, linear within ±{typical:.2g})")
+        else:
+            axis.set_ylabel(metric.replace("_", " "))
         axis.grid(alpha=0.3)
         axis.ticklabel_format(axis="x", style="plain")
     if axes[-1].get_legend() is not None:
@@ -382,7 +401,7 @@ def _metric_tables(summary: pd.DataFrame, varying: list[str], metrics: dict[str,
                     "rank": int(r["rank"]),
                     "label": _label(r, varying),
                     "mean": r["mean"],
-                    "ci": format_estimate(r["mean"], r["ci_low"], r["ci_high"], int(r["count"])),
+                    "ci": format_interval(r["ci_low"], r["ci_high"], int(r["count"])),
                     "count": int(r["count"]),
                     "direction": r["direction"],
                 }
