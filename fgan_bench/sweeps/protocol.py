@@ -330,10 +330,13 @@ class _Search:
         return [t for t in self.studies[pair].get_trials(deepcopy=False) if t.number < self.protocol.trials]
 
     def claim(self, pair, taken: set[str]):
-        """A trial to run now: an orphaned one (RUNNING, nobody holds its run's lock) or a new one.
+        """A trial to run now: a new one while the budget lasts, then an orphaned one (RUNNING,
+        nobody holds its run's lock: its process was killed, or has not started it yet).
 
         Returns ``(number, config)``, ``"wait"`` (others are running the rest) or ``"done"``.
         """
+        if len(self.studies[pair].get_trials(deepcopy=False)) < self.protocol.trials:
+            return self.ask(pair) or "again"  # new trials first: queued trials of other processes stay theirs
         trials = self.in_budget(pair)
         for trial in trials:
             if trial.state.name == "RUNNING" and not trial.params and _age_seconds(trial) > ABANDONED_SECONDS:
@@ -342,8 +345,6 @@ class _Search:
                 config = self.config(pair, trial.params)
                 if config.run_id not in taken and _unlocked(self.sweep_dir / "runs" / config.run_id):
                     return trial.number, config
-        if len(self.studies[pair].get_trials(deepcopy=False)) < self.protocol.trials:
-            return self.ask(pair) or "again"
         if any(t.state.name == "RUNNING" for t in trials):
             return "wait"
         return "done"
@@ -616,14 +617,40 @@ def run_protocol(
                 progress.write(f"{pair[0]} × {pair[1]}: no trial completed; nothing to confirm")
                 progress.update({"status": "failed"}, count=len(protocol.confirm_seeds))
         _write_state(search, confirm)
-        todo = [c for configs in confirm.values() for c in configs
-                if not (sweep_dir / "runs" / c.run_id / "result.json").exists()]
-        progress.update({"status": "done"}, count=sum(len(c) for c in confirm.values()) - len(todo))
-        outcomes += execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress.update)
+        configs = [c for group in confirm.values() for c in group]
+        outcomes += _confirm(configs, sweep_dir, jobs, executor, progress, poll_seconds)
     finally:
         progress.close()
     write_trials(sweep_dir, json.loads((sweep_dir / "sweep.json").read_text()))
     return outcomes
+
+
+def _confirm(configs: list[RunConfig], sweep_dir: Path, jobs: int, executor: str, progress, poll_seconds: float):
+    """Runs the confirmation runs not done yet, ``jobs`` at a time, skipping those another process
+    is training (their lock is held) until they are done, so that several processes share the work."""
+    from fgan_bench.sweeps.execute import execute
+
+    def done(config: RunConfig) -> bool:
+        return (sweep_dir / "runs" / config.run_id / "result.json").exists()
+
+    progress.update({"status": "done"}, count=sum(done(c) for c in configs))
+    outcomes, counted = [], {c.run_id for c in configs if done(c)}
+    while True:
+        for config in configs:  # finished by another process meanwhile
+            if config.run_id not in counted and done(config):
+                counted.add(config.run_id)
+                progress.update({"status": "done"})
+        todo = [c for c in configs if c.run_id not in counted]
+        if not todo:
+            return outcomes
+        free = [c for c in todo if _unlocked(sweep_dir / "runs" / c.run_id)][:jobs]
+        if not free:
+            time.sleep(poll_seconds)
+            continue
+        for outcome in execute(free, sweep_dir, jobs=jobs, executor=executor, report=progress.update):
+            counted.add(outcome["run_id"])
+            if not outcome.get("already_done"):
+                outcomes.append(outcome)
 
 
 def write_trials(sweep_dir: Path, state: dict[str, Any]):
