@@ -424,7 +424,7 @@ def _stability(results: pd.DataFrame, varying: list[str]) -> list[dict]:
                 "pruned": int((group["status"] == "pruned").sum()),
                 "failed": int((group["status"] == "failed").sum()),
                 "unfinished": int((group["status"] == "unfinished").sum()),
-                "steps": ", ".join(str(int(s)) for s in diverged["diverged_step"].dropna()),
+                "steps": ", ".join(str(int(s)) for s in diverged.get("diverged_step", pd.Series()).dropna()),
                 "reasons": "; ".join(sorted(set(group.loc[group["status"] == "failed", "reason"].astype(str)))),
             }
         )
