@@ -174,3 +174,36 @@ def test_the_progress_line_counts_outcomes_with_elapsed_time_and_eta(capsys):
     assert "4/5" in line and "completed=1 pruned=1 diverged=0 failed=1" in line
     assert "<" in line  # elapsed<remaining (the ETA)
     assert "c: failed (RuntimeError: boom)" in capsys.readouterr().err
+
+
+def test_trials_are_drawn_by_their_number_shared_and_never_beyond_the_budget(tmp_path):
+    from fgan_bench.sweeps.protocol import _Search, load_protocol
+
+    path = tmp_path / "p.toml"
+    path.write_text(
+        HEAD + "[defaults]\nsteps = 100\nlog_every = 50\n[search]\ntrials = 2\nsampler = 'tpe'\n[search.space]\n"
+        "generator_lr = { log_uniform = [1e-5, 1e-2] }\ncritic_lr = { same_as = 'generator_lr' }\n"
+        "objective = { choice = ['saddle', 'nonsaturating'] }\n"
+    )
+    sweep = load_sweep(path)
+    protocol, pair = load_protocol(sweep), ("ring8", "kl")
+
+    def process(name):  # one `sweep` process's view of the study storage `name`
+        return _Search(sweep, protocol, tmp_path / name, str(tmp_path / f"{name}.journal"), [pair])
+
+    first = process("a")
+    drawn = [first.ask(pair) for _ in range(2)]
+    assert [number for number, _ in drawn] == [0, 1]
+    assert all(1e-5 <= c.generator_lr <= 1e-2 and c.critic_lr == c.generator_lr for _, c in drawn)
+    assert drawn[0][1].run_id != drawn[1][1].run_id
+    again = process("b")  # a fresh study: the same draws (seeded by protocol seed, study and trial number)
+    assert [again.ask(pair)[1].run_id for _ in range(2)] == [c.run_id for _, c in drawn]
+    second = process("a")  # a second process on the same study: the budget is spent
+    assert second.ask(pair) is None
+    trials = second.studies[pair].get_trials()
+    assert len(trials) == 3 and trials[2].user_attrs["surplus"] and trials[2].state.name == "FAIL"
+    # Nobody trains trial 0 or 1 (no run lock held): the second process may take them over.
+    assert second.claim(pair, set())[0] == 0 and second.claim(pair, {drawn[0][1].run_id})[0] == 1
+    for number, config in drawn:
+        second.tell(pair, number, config, {"status": "failed"})
+    assert second.claim(pair, set()) == "done"
