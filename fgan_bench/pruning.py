@@ -105,10 +105,19 @@ def make_pruning_callback():
             if step % self.every or step >= self.config.steps:
                 return
             value = self.evaluate(self.model, [self.family]).get(self.metric, math.nan)
-            if math.isnan(value):
+            if math.isnan(value) or self.trial is None:
                 return
-            self.trial.report(value, step)
-            if self.trial.should_prune():
+            import optuna
+
+            try:
+                self.trial.report(value, step)
+                prune = self.trial.should_prune()
+            except optuna.exceptions.UpdateFinishedTrialError:
+                # Another process already finished this trial: train on without reporting, so
+                # that the run still ends with a result instead of a failure.
+                self.trial = None
+                return
+            if prune:
                 self.pruned_at = step
                 self.record = {"step": step, "metric": self.metric, "value": value}
                 self.model.stop_training = True
