@@ -246,7 +246,8 @@ def _sweep(args: argparse.Namespace) -> int:
     failed = run_sweep(args.file, out=args.out, jobs=args.jobs, executor=args.executor,
                        patterns=args.filter or (), dry_run=args.dry_run, report=not args.no_report,
                        plugins=[*plugins.plugin_paths_from_environment(), *args.plugins],
-                       cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
+                       cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run,
+                       storage=args.storage)
     return min(failed, 100)
 
 
@@ -319,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     sweep_parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     sweep_parser.add_argument("--out", default="reports", help="output root; the sweep goes to OUT/<name>/")
+    sweep_parser.add_argument("--storage", metavar="URL",
+                              help="a protocol's Optuna storage (default: OUT/<name>/study.journal)")
     _add_plugins_option(sweep_parser, default=argparse.SUPPRESS)
     sweep_parser.set_defaults(handler=_sweep)
 

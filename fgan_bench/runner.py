@@ -170,6 +170,14 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     if progress:
         callbacks.append(cb.ProgressBar(config.steps, start_step))
     callbacks.extend(extra_callbacks)
+    from fgan_bench.evaluation import evaluate_generator, generate
+    from fgan_bench.pruning import INTERMEDIATE_SAMPLES, trial_callbacks
+
+    def evaluate_now(gan, metrics):
+        samples = generate(gan, INTERMEDIATE_SAMPLES, config.seed)
+        return evaluate_generator(gan, dataset, samples, seed=config.seed, metrics=metrics)
+
+    callbacks.extend(trial_callbacks(directory, config, evaluate_now))  # a protocol trial's pruning
     started = time.perf_counter()
     try:
         gan.fit(
@@ -187,13 +195,16 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     train_seconds = time.perf_counter() - started
     steps_trained = steps_done(gan) - start_step
     status = "diverged" if guard.diverged_at is not None else "completed"
+    pruned = next((c.record for c in callbacks if getattr(c, "pruned_at", None) is not None), None)
+    if pruned is not None and status == "completed":
+        status = "pruned"
     if status == "diverged" and checkpoint.exists():
         gan.load_weights(checkpoint)  # samples from the last finite weights
     history = rundir.read_history(directory)
     result: dict[str, Any] = {
         "status": status,
         "run_id": config.run_id,
-        "steps": config.steps if status == "completed" else guard.diverged_at,
+        "steps": {"completed": config.steps, "pruned": (pruned or {}).get("step")}.get(status, guard.diverged_at),
         "final_metrics": (
             {k: float(v) for k, v in history.iloc[-1].items()} if history is not None and len(history) else {}
         ),
@@ -206,11 +217,14 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     }
     if status == "diverged":
         result["diverged"] = {"step": guard.diverged_at, "last_finite": guard.last_finite}
-    if spans_processes(strategy):  # evaluated by the chief alone, on a copy outside the strategy
-        if not worker_role().is_chief:
-            return result
-        gan = _single_process_copy(gan, config, dataset)
-    result.update(_evaluate_samples(gan, dataset, config, directory, board))
+    if status == "pruned":
+        result["pruned"] = pruned  # stopped by its protocol's pruner: no final evaluation
+    else:
+        if spans_processes(strategy):  # evaluated by the chief alone, on a copy outside the strategy
+            if not worker_role().is_chief:
+                return result
+            gan = _single_process_copy(gan, config, dataset)
+        result.update(_evaluate_samples(gan, dataset, config, directory, board))
     rundir.write_json_atomically(directory / rundir.RESULT, result)
     return result
 

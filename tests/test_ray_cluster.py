@@ -15,7 +15,9 @@ from fgan_bench.rundir import CHECKPOINT, RESULT
 from fgan_bench.sweeps.execute import execute
 from fgan_bench.sweeps.ray_executor import ATTEMPTS, NODE_DIR_VARIABLE, pack, run_on_ray, unpack
 
-TINY = {"dataset": "ring8", "steps": 200, "log_every": 50, "steps_per_execution": 50, "batch_size": 32, "width": 8,
+# Long enough (~1,000 steps) that a run is still training when the test removes its node after
+# its first checkpoint reached the driver; 200 steps could finish in between.
+TINY = {"dataset": "ring8", "steps": 1000, "log_every": 50, "steps_per_execution": 50, "batch_size": 32, "width": 8,
         "num_samples": 200}
 TIMEOUT = 420  # seconds for the whole sweep: a hang fails the test instead of blocking CI
 #: Ray declares a node dead after missing 4 health checks, 0.5 s apart (default: 5 × 3 s).
@@ -78,7 +80,8 @@ def test_a_sweep_that_loses_a_node_ends_every_run_once_on_the_driver(tmp_path):
     for config in configs:
         directory = sweep_dir / "runs" / config.run_id
         assert json.loads((directory / RESULT).read_text())["status"] == "completed"
-        assert pd.read_csv(directory / "metrics.csv")["step"].tolist() == list(range(50, 201, 50))  # each step once
+        steps = pd.read_csv(directory / "metrics.csv")["step"].tolist()
+        assert steps == list(range(50, TINY["steps"] + 1, 50))  # each step once
         assert not (directory / ".incoming").exists()
         events = _events(directory)
         assert [e["event"] for e in events].count("completed") == 1
@@ -92,7 +95,7 @@ def test_a_sweep_that_loses_a_node_ends_every_run_once_on_the_driver(tmp_path):
     assert kinds.count("lost") == 1 and kinds.count("started") == 2, kinds
     resubmitted = [e for e in events if e["event"] == "submitted"][1]
     last_checkpoint = [e for e in events if e["event"] == "checkpoint" and e["attempt"] == 1][-1]
-    assert 0 < resubmitted["from_step"] == last_checkpoint["step"] < 200  # resumed, not restarted
+    assert 0 < resubmitted["from_step"] == last_checkpoint["step"] < TINY["steps"]  # resumed, not restarted
     assert events[-1]["event"] == "completed" and events[-1]["attempt"] == 2
     second = [e for e in events if e["event"] == "started"][1]
     assert second["node"] == node_of["head"] and second["time"] > [e for e in events if e["event"] == "lost"][0]["time"]

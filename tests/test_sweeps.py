@@ -248,8 +248,13 @@ def test_report_is_one_self_contained_file(finished_sweep):
     html = (finished_sweep / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') >= 4  # heatmap, curves, two sample figures, ...
     assert "http://" not in html and "https://" not in html  # opens offline
-    for section in ("Main metric across datasets", "Stability", "Wall time and throughput", "tensorflow"):
+    for section in ('id="answer"', "Stability", "Runs, wall time and throughput", "tensorflow", 'id="toc"'):
         assert section in html
+    answer = html_module.unescape(html[html.index('<section id="answer">'):html.index("</section>")])
+    for dataset in ("ring8", "mixture1d"):  # a plain sweep's answer: CIs over its 2 seeds, its budget said
+        assert f"On {dataset}, " in answer
+    assert "n = 2 seeds" in answer and "one shared setting for every divergence (no tuning), 2 seed(s)" in answer
+    assert "± 0" not in html
     assert 'name = "smoke"' in html_module.unescape(html)  # the sweep file
 
 

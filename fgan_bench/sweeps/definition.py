@@ -38,7 +38,7 @@ from fgan_bench.errors import ConfigError, FganBenchError
 
 #: Run options a sweep may set in [defaults], [grid] and [overrides.*].
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name not in ("divergence", "dataset", "plugins"))
-TABLES = ("sweep", "defaults", "grid", "overrides")
+TABLES = ("sweep", "defaults", "grid", "overrides", "search", "confirm")  # the last two: sweeps/protocol.py
 SWEEP_KEYS = ("name", "datasets", "divergences", "seeds", "plugins", "description")
 #: A sweep name is one folder under --out: these characters, and not only dots (".", "..").
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+")

@@ -1,29 +1,42 @@
-"""The comparison report of a sweep: ``summary.csv`` and a self-contained ``report.html``.
+"""The report of a sweep or protocol: CSV tables and one self-contained ``report.html``.
 
-The HTML is rendered with Jinja2 from ``fgan_bench/templates/report.html.j2``; every figure is
-a seaborn/matplotlib PNG embedded as a data URI, so the single file opens offline. It shows,
-per dataset, the divergences ranked by each metric (mean ± std over seeds); a heatmap of each
-divergence's rank on the main metric across datasets; training curves (seeds as bands);
-final samples; stability (share diverged, and when); wall time and throughput; and the sweep
-file, package versions and device.
+The report answers first: per dataset, one sentence — the best divergence on the dataset's
+main metric with its mean and 95 % bootstrap CI, the divergences not distinguishable from it
+(Welch's t-test against the best, Holm-corrected; :mod:`fgan_bench.stats`), and the budget
+behind the claim (for a protocol: the random-search trials per divergence and the fresh
+confirmation seeds; for a plain sweep: one shared setting and its seeds). Then the evidence:
+expected best score vs tuning budget (``expected_max.csv``, protocols only), the score
+distributions, a critical-difference diagram (only with enough datasets), per-dataset tables
+of every metric (mean [CI], n), a sample gallery (every divergence × every seed on shared axes
+over the target density's contours), training curves, stability, throughput, the sweep file
+and versions. Every figure is an embedded PNG, tables sort in the browser with a few lines of
+inline JavaScript, and the CSVs beside the report are linked.
+
+Files written next to it: ``results.csv``, ``history.csv``, ``summary.csv`` (per dataset ×
+divergence × metric: mean, std, count, ci_low, ci_high, rank), ``answer.csv`` (the decision
+per dataset), and for protocols ``trials.csv`` and ``expected_max.csv``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fgan_bench import rundir, stats
 from fgan_bench.metrics import metric_direction
-from fgan_bench.sweeps.results import KEY_COLUMNS, write_csv_atomically, write_tables
+from fgan_bench.sweeps.results import KEY_COLUMNS, write_tables
 
 SUMMARY = "summary.csv"
+ANSWER = "answer.csv"
+EXPECTED_MAX = "expected_max.csv"
 REPORT = "report.html"
 CURVES = ("divergence_estimate", "critic_loss", "generator_loss")
+FINISHED = ("completed", "diverged")
 
 
 def main_metric(metrics: set[str]) -> str | None:
@@ -39,18 +52,74 @@ def main_metric(metrics: set[str]) -> str | None:
     return None
 
 
+def format_value(value) -> str:
+    """A number with 4 significant digits; ``inf``/``-inf`` as such; missing as empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, int | np.integer):
+        return str(value)
+    value = float(value)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
+
+
+def format_estimate(mean, low, high, n: int, unit: str = "seed") -> str:
+    """``0.238 [0.221, 0.257] (n = 5 seeds)``; one value: ``0.238 (1 seed)``; never "± 0"."""
+    if n == 0:
+        return "no value"
+    if n == 1:
+        return f"{format_value(mean)} (1 {unit})"
+    if n < stats.MIN_VALUES_FOR_CI:
+        return f"{format_value(mean)} (n = {n} {unit}s: too few for a CI)"
+    if math.isnan(low) or math.isnan(high):
+        return f"{format_value(mean)} (n = {n} {unit}s; no CI: a value is not finite)"
+    return f"{format_value(mean)} [{format_value(low)}, {format_value(high)}] (n = {n} {unit}s)"
+
+
+def format_interval(low, high, n: int) -> str:
+    """``[0.221, 0.257]``, or why there is none (``1 seed``, ``too few seeds``, ``not finite``)."""
+    if n <= 1:
+        return "1 seed" if n == 1 else ""
+    if n < stats.MIN_VALUES_FOR_CI:
+        return "too few seeds"
+    if math.isnan(low) or math.isnan(high):
+        return "a value is not finite"
+    return f"[{format_value(low)}, {format_value(high)}]"
+
+
+def _label(row, varying: list[str]) -> str:
+    return str(row["divergence"]) + "".join(f" {k}={row[k]}" for k in varying)
+
+
+def evaluation_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs the answer rests on: a protocol's confirmation runs, else every run."""
+    if results.empty or "status" not in results:
+        return results.iloc[0:0]
+    finished = results[results["status"].isin(FINISHED) & results["metric"].notna()]
+    if "phase" in finished:
+        finished = finished[finished["phase"] == "confirm"]
+    return finished
+
+
 def summary_table(results: pd.DataFrame, varying: list[str]) -> pd.DataFrame:
-    """Mean, std and count over seeds per dataset × divergence × varying option × metric, with ranks."""
-    finished = results[results["status"].isin(["completed", "diverged"]) & results["metric"].notna()]
+    """Mean, std, count and BCa 95 % CI over seeds per dataset × divergence × varying option × metric,
+    with ranks (non-finite means rank last)."""
+    columns = ["dataset", "divergence", *varying, "metric", "mean", "std", "count", "ci_low", "ci_high",
+               "direction", "rank"]
+    finished = evaluation_runs(results)
+    if finished.empty:
+        return pd.DataFrame(columns=columns)
     groups = ["dataset", "divergence", *varying, "metric"]
-    summary = finished.groupby(groups, dropna=False)["value"].agg(["mean", "std", "count"]).reset_index()
+    summary = stats.summarise(finished, groups)
+    spread = finished.groupby(groups, dropna=False, sort=False)["value"].std().reset_index(name="std")
+    summary = summary.merge(spread, on=groups, how="left").rename(columns={"n": "count"})
     summary["direction"] = summary["metric"].map(lambda m: metric_direction(m) or "")
-    ranked = summary["direction"].isin(["higher", "lower"])
     summary["rank"] = np.nan
-    for (_, _), group in summary[ranked].groupby(["dataset", "metric"]):
-        ascending = group["direction"].iloc[0] == "lower"
-        summary.loc[group.index, "rank"] = group["mean"].rank(ascending=ascending, method="min")
-    return summary
+    for _, group in summary[summary["direction"].isin(["higher", "lower"])].groupby(["dataset", "metric"]):
+        key = stats.sort_key(group["mean"], group["direction"].iloc[0])
+        summary.loc[group.index, "rank"] = key.rank(method="min")
+    return summary[columns]
 
 
 def _figure_uri(figure) -> str:
@@ -62,83 +131,243 @@ def _figure_uri(figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _file_uri(path: Path) -> str | None:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode() if path.exists() else None
-
-
-def _label(row, varying: list[str]) -> str:
-    return row["divergence"] + "".join(f" {k}={row[k]}" for k in varying)
-
-
-def _heatmap(summary: pd.DataFrame, varying: list[str]):
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    rows = []
-    for dataset, group in summary.groupby("dataset"):
-        metric = main_metric(set(group["metric"]))
-        if metric is None:
+def answers(results: pd.DataFrame, varying: list[str], metrics: dict[str, str]) -> tuple[dict, pd.DataFrame]:
+    """Per dataset: the decision table (:func:`fgan_bench.stats.compare_to_best`) on its main metric."""
+    finished = evaluation_runs(results)
+    decisions, tables = {}, []
+    for dataset, group in finished.groupby("dataset", sort=False):
+        metric = metrics.get(dataset) or main_metric(set(group["metric"]))
+        direction = metric_direction(metric) if metric else None
+        scores = group[group["metric"] == metric].copy()
+        if scores.empty or direction is None:
             continue
-        for _, row in group[group["metric"] == metric].iterrows():
-            rows.append(
-                {
-                    "dataset": f"{dataset}\n({metric})",
-                    "divergence": _label(row, varying),
-                    "rank": row["rank"],
-                    "value": row["mean"],
-                }
+        scores["divergence"] = scores.apply(lambda row: _label(row, varying), axis=1)
+        table = stats.compare_to_best(scores[["divergence", "value"]], direction)
+        cis = stats.summarise(scores, ["divergence", "metric"]).set_index("divergence")
+        table["ci_low"] = table["divergence"].map(cis["ci_low"])
+        table["ci_high"] = table["divergence"].map(cis["ci_high"])
+        table["interval"] = [format_interval(lo, hi, int(n)) for lo, hi, n in
+                             zip(table["ci_low"], table["ci_high"], table["n"], strict=True)]
+        table.insert(0, "metric", metric)
+        table.insert(0, "dataset", dataset)
+        decisions[dataset] = {"metric": metric, "direction": direction, "rows": table.to_dict("records")}
+        tables.append(table)
+    return decisions, (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame())
+
+
+def _budget_sentence(state: dict, seeds_by_dataset: dict[str, int]) -> dict[str, str]:
+    protocol = state.get("protocol")
+    sentences = {}
+    for dataset, seeds in seeds_by_dataset.items():
+        if protocol:
+            sentences[dataset] = (
+                f"budget: {protocol['trials']} {protocol['sampler']}-search trials per divergence over the same space, "
+                f"the best re-run with {len(protocol['confirm_seeds'])} fresh seeds"
             )
-    if not rows:
+        else:
+            sentences[dataset] = f"budget: one shared setting for every divergence (no tuning), {seeds} seed(s)"
+    return sentences
+
+
+def _sentence(dataset: str, decision: dict, budget: str) -> str:
+    rows = decision["rows"]
+    best = rows[0]
+    tied = [r["divergence"] for r in rows[1:] if r["verdict"] == "not distinguishable"]
+    estimate = format_estimate(best["mean"], best["ci_low"], best["ci_high"], int(best["n"]))
+    better = "lower" if decision["direction"] == "lower" else "higher"
+    text = f"On {dataset}, {best['divergence']} is best by {decision['metric']} ({better} is better): {estimate}; "
+    if tied:
+        text += f"not distinguishable from it: {', '.join(tied)}"
+    elif len(rows) > 1:
+        text += "every other divergence is worse (Welch t-test, Holm-corrected, α = 0.05)"
+    else:
+        text += "it is the only divergence with a value"
+    return text + f" ({budget})."
+
+
+def _expected_max_figure(table: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    if table.empty:
         return None
-    table = pd.DataFrame(rows)
-    ranks = table.pivot(index="divergence", columns="dataset", values="rank")
-    values = table.pivot(index="divergence", columns="dataset", values="value")
-    annotations = ranks.copy().astype(object)
-    for column in ranks.columns:
-        for index in ranks.index:
-            value = values.loc[index, column]
-            annotations.loc[index, column] = "" if pd.isna(value) else f"#{ranks.loc[index, column]:.0f}\n{value:.3g}"
-    figure, axis = plt.subplots(figsize=(1.8 + 2.0 * len(ranks.columns), 0.9 + 0.45 * len(ranks)))
-    sns.heatmap(
-        ranks,
-        annot=annotations,
-        fmt="",
-        cmap="viridis_r",
-        cbar_kws={"label": "rank (1 = best)"},
-        ax=axis,
-        annot_kws={"fontsize": 7},
-    )
-    axis.set_title("rank of each divergence on the main metric (mean over seeds)")
-    axis.set_xlabel("")
-    axis.set_ylabel("")
+    datasets = list(dict.fromkeys(table["dataset"]))
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.6), squeeze=False)
+    for axis, dataset in zip(axes[0], datasets, strict=True):
+        data = table[table["dataset"] == dataset]
+        for divergence, curve in data.groupby("divergence", sort=False):
+            finite = curve[np.isfinite(curve["expected_best"])]
+            line = axis.plot(finite["budget"], finite["expected_best"], marker=".", label=divergence)[0]
+            axis.fill_between(finite["budget"], finite["expected_best"] - finite["spread"].fillna(0),
+                              finite["expected_best"] + finite["spread"].fillna(0), color=line.get_color(), alpha=0.12)
+        axis.set_title(dataset)
+        axis.set_xlabel("tuning budget n (random-search trials)")
+        axis.set_ylabel(f"expected best {data['metric'].iloc[0]}")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+    figure.suptitle("expected best score after n trials (Dodge et al. 2019; band: ± spread)")
     return _figure_uri(figure)
 
 
-def _curves(history: pd.DataFrame, dataset: str, varying: list[str]):
+def _distribution_figure(scores: pd.DataFrame, metrics: dict[str, str], title: str):
+    """Per dataset, each divergence's scores (trials or seeds) as points over a box."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    scores = scores[np.isfinite(scores["value"])] if not scores.empty else scores
+    if scores.empty:
+        return None
+    datasets = list(dict.fromkeys(scores["dataset"]))
+    count = scores["divergence"].nunique()
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 1.6 + 0.35 * count), squeeze=False)
+    for axis, dataset in zip(axes[0], datasets, strict=True):
+        data = scores[scores["dataset"] == dataset]
+        sns.boxplot(data=data, x="value", y="divergence", color="0.9", fliersize=0, ax=axis)
+        last = axis is axes[0][-1] and "state" in data
+        sns.stripplot(data=data, x="value", y="divergence", hue="state" if "state" in data else None, size=4,
+                      ax=axis, legend=last)
+        if last and axis.get_legend() is not None:
+            sns.move_legend(axis, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+        axis.set_title(dataset)
+        axis.set_xlabel(metrics.get(dataset, "value"))
+        axis.set_ylabel("")
+        axis.grid(axis="x", alpha=0.3)
+    figure.suptitle(title, y=1.02)
+    figure.tight_layout()
+    return _figure_uri(figure)
+
+
+def _main_scores(finished: pd.DataFrame, metrics: dict[str, str], varying: list[str]) -> pd.DataFrame:
+    if finished.empty:
+        return finished
+    scores = finished[finished["metric"] == finished["dataset"].map(metrics)]
+    return scores.assign(divergence=scores.apply(lambda r: _label(r, varying), axis=1)) if not scores.empty else scores
+
+
+def _cd_figure(summary: pd.DataFrame, metrics: dict[str, str], varying: list[str]):
+    """The critical-difference diagram across datasets (None with too few datasets)."""
+    import matplotlib.pyplot as plt
+    import scikit_posthocs
+
+    rows = summary[summary["metric"] == summary["dataset"].map(metrics)]
+    if rows.empty:
+        return None, None
+    rows = rows.assign(label=rows.apply(lambda r: _label(r, varying), axis=1))
+    directions = set(rows["direction"])
+    if len(directions) != 1:
+        return None, None
+    table = rows.pivot_table(index="dataset", columns="label", values="mean", aggfunc="first")
+    result = stats.friedman_nemenyi(table, directions.pop())
+    if result is None:
+        return None, None
+    figure, axis = plt.subplots(figsize=(9, 0.8 + 0.22 * len(result["ranks"])))
+    scikit_posthocs.critical_difference_diagram(
+        result["ranks"], result["nemenyi"], ax=axis, label_fmt_left="{label} ({rank:.2f})",
+        label_fmt_right="({rank:.2f}) {label}"
+    )
+    axis.set_title(f"average rank over {result['datasets']} datasets (Friedman p = {result['friedman_p']:.3g}; "
+                   "bars join divergences Nemenyi cannot tell apart)")
+    return _figure_uri(figure), result
+
+
+def _gallery(sweep_dir: Path, runs: pd.DataFrame, dataset_name: str, varying: list[str]):
+    """Every divergence × every seed's final samples on shared axes over the target density's contours."""
+    import matplotlib.pyplot as plt
+
+    from fgan_bench.datasets import get_dataset
+
+    runs = runs[runs["dataset"] == dataset_name].sort_values(["divergence", "seed"])
+    samples = {}
+    for _, run in runs.iterrows():
+        path = sweep_dir / "runs" / run["run_id"] / "samples.npy"
+        if path.exists():
+            samples[(_label(run, varying), int(run["seed"]))] = np.load(path)
+    if not samples:
+        return None
+    try:
+        dataset = get_dataset(dataset_name)
+    except Exception:  # noqa: BLE001 - a plugin dataset that is not loaded here: no gallery
+        return None
+    if dataset.kind == "image" or dataset.dimension > 2:
+        return None
+    labels = list(dict.fromkeys(label for label, _ in samples))
+    seeds = sorted({seed for _, seed in samples})
+    reference = dataset.sample(5000, seed=1).reshape(5000, -1)
+    low, high = np.percentile(reference, [0.5, 99.5], axis=0)
+    pad = 0.25 * (high - low).max()
+    low, high = low - pad, high + pad
+    size = 1.7
+    figure, axes = plt.subplots(len(labels), len(seeds), figsize=(size * len(seeds) + 1.2, size * len(labels)),
+                                squeeze=False, sharex=True, sharey=True)
+    if dataset.dimension == 2:
+        xs, ys = np.meshgrid(np.linspace(low[0], high[0], 150), np.linspace(low[1], high[1], 150))
+        grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
+        density = np.exp(dataset.distribution().log_prob(grid).numpy()).reshape(xs.shape) if dataset.synthetic else None
+    else:
+        grid = np.linspace(low[0], high[0], 300, dtype=np.float32)
+        density = np.exp(dataset.distribution().log_prob(grid[:, None]).numpy()) if dataset.synthetic else None
+    for i, label in enumerate(labels):
+        for j, seed in enumerate(seeds):
+            axis = axes[i][j]
+            points = samples.get((label, seed))
+            if dataset.dimension == 2:
+                if density is not None:
+                    axis.contour(xs, ys, density, levels=6, colors="0.55", linewidths=0.5)
+                if points is not None:
+                    points = points.reshape(len(points), -1)
+                    axis.scatter(points[:, 0], points[:, 1], s=0.6, color="tab:orange", alpha=0.5, rasterized=True)
+                axis.set_xlim(low[0], high[0])
+                axis.set_ylim(low[1], high[1])
+                axis.set_aspect("equal")
+            else:
+                if density is not None:
+                    axis.plot(grid, density, color="0.3", lw=0.8)
+                if points is not None:
+                    axis.hist(points.reshape(-1), bins=60, range=(low[0], high[0]), density=True,
+                              color="tab:orange", alpha=0.6)
+                axis.set_xlim(low[0], high[0])
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if points is None:
+                axis.text(0.5, 0.5, "no samples", ha="center", va="center", transform=axis.transAxes, fontsize=7)
+            if i == 0:
+                axis.set_title(f"seed {seed}", fontsize=8)
+            if j == 0:
+                axis.set_ylabel(label, fontsize=8)
+    figure.suptitle(f"{dataset_name}: final samples (orange) over the target density (grey), shared axes", fontsize=9)
+    figure.tight_layout()
+    return _figure_uri(figure)
+
+
+def _curves(history: pd.DataFrame, dataset: str, varying: list[str], run_ids=None):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     data = history[(history["dataset"] == dataset) & history["metric"].isin(CURVES)].copy()
+    if run_ids is not None:
+        data = data[data["run_id"].isin(run_ids)]
     if data.empty:
         return None
     data["divergence"] = data.apply(lambda row: _label(row, varying), axis=1)
-    figure, axes = plt.subplots(1, len(CURVES), figsize=(5.0 * len(CURVES), 3.4))
+    figure, axes = plt.subplots(1, len(CURVES), figsize=(5.0 * len(CURVES), 3.6))
     for axis, metric in zip(axes, CURVES, strict=True):
-        sns.lineplot(
-            data=data[data["metric"] == metric],
-            x="step",
-            y="value",
-            hue="divergence",
-            errorbar=("pi", 100),
-            ax=axis,
-            legend=metric == CURVES[-1],
-        )
-        axis.set_title(metric)
-        axis.set_ylabel("")
-        axis.set_yscale("symlog", linthresh=1.0)
+        values = data[data["metric"] == metric]
+        sns.lineplot(data=values, x="step", y="value", hue="divergence",
+                     errorbar=("pi", 100), ax=axis, legend=metric == CURVES[-1])
+        axis.set_title(metric.replace("_", " "))
+        axis.set_xlabel("training step")
+        magnitude = values["value"].abs()
+        typical = max(float(magnitude.quantile(0.5)) if len(magnitude) else 1.0, 1e-3)
+        if len(magnitude) and float(magnitude.quantile(0.99)) > 100 * typical:  # spans decades: symlog
+            axis.set_yscale("symlog", linthresh=typical)
+            axis.set_ylabel(f"{metric.replace('_', ' ')} (symlog, linear within ±{typical:.2g})")
+        else:
+            axis.set_ylabel(metric.replace("_", " "))
+        axis.grid(alpha=0.3)
+        axis.ticklabel_format(axis="x", style="plain")
     if axes[-1].get_legend() is not None:
-        sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7)
+        sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     figure.suptitle(f"{dataset}: training curves (line: median of seeds, band: min–max)")
+    figure.tight_layout()
     return _figure_uri(figure)
 
 
@@ -147,31 +376,31 @@ def _throughput(results: pd.DataFrame):
     import seaborn as sns
 
     runs = results.drop_duplicates("run_id")
-    runs = runs[runs["steps_per_second"].notna()]
+    runs = runs[runs["steps_per_second"].notna()] if "steps_per_second" in runs else runs.iloc[0:0]
     if runs.empty:
         return None
     figure, axis = plt.subplots(figsize=(8, 0.8 + 0.3 * runs["divergence"].nunique()))
     sns.barplot(data=runs, y="divergence", x="steps_per_second", hue="dataset", errorbar="sd", ax=axis)
-    axis.set_title("training throughput (steps/s; bars: mean over seeds, lines: std)")
+    axis.set_xlabel("training steps per second")
+    axis.set_title("training throughput (bars: mean over runs, lines: std)")
     return _figure_uri(figure)
 
 
-def _ranking_tables(summary: pd.DataFrame, varying: list[str]) -> dict[str, dict]:
-    """Per dataset: the main metric and, per ranked metric, rows sorted best first."""
+def _metric_tables(summary: pd.DataFrame, varying: list[str], metrics: dict[str, str]) -> dict[str, dict]:
+    """Per dataset: per ranked metric (main first), rows sorted best first with mean, CI and n."""
     tables = {}
-    for dataset, group in summary.groupby("dataset"):
+    for dataset, group in summary.groupby("dataset", sort=False):
         ranked = group[group["rank"].notna()]
-        main = main_metric(set(group["metric"]))
-        metrics = sorted(ranked["metric"].unique(), key=lambda m: (m != main, m))
+        main = metrics.get(dataset) or main_metric(set(group["metric"]))
         tables[dataset] = {"main": main, "metrics": {}}
-        for metric in metrics:
+        for metric in sorted(ranked["metric"].unique(), key=lambda m: (m != main, m)):
             rows = ranked[ranked["metric"] == metric].sort_values("rank")
             tables[dataset]["metrics"][metric] = [
                 {
                     "rank": int(r["rank"]),
                     "label": _label(r, varying),
                     "mean": r["mean"],
-                    "std": 0.0 if pd.isna(r["std"]) else r["std"],
+                    "ci": format_interval(r["ci_low"], r["ci_high"], int(r["count"])),
                     "count": int(r["count"]),
                     "direction": r["direction"],
                 }
@@ -191,41 +420,39 @@ def _stability(results: pd.DataFrame, varying: list[str]) -> list[dict]:
                 "label": _label(group.iloc[0], varying),
                 "runs": len(group),
                 "diverged": len(diverged),
+                "pruned": int((group["status"] == "pruned").sum()),
                 "failed": int((group["status"] == "failed").sum()),
                 "unfinished": int((group["status"] == "unfinished").sum()),
-                "steps": ", ".join(str(int(s)) for s in diverged["diverged_step"].dropna()),
+                "steps": ", ".join(str(int(s)) for s in diverged.get("diverged_step", pd.Series()).dropna()),
                 "reasons": "; ".join(sorted(set(group.loc[group["status"] == "failed", "reason"].astype(str)))),
             }
         )
     return rows
 
 
-def _samples(sweep_dir: Path, results: pd.DataFrame, varying: list[str]) -> dict[str, list[dict]]:
-    """Per dataset, each divergence's final samples figure (the lowest seed that has one)."""
-    runs = results.drop_duplicates("run_id").sort_values("seed")
-    figures: dict[str, list[dict]] = {}
-    for (dataset, _), group in runs.groupby(["dataset", "divergence", *varying][:2], sort=False):
-        for _, row in group.iterrows():
-            uri = _file_uri(sweep_dir / "runs" / row["run_id"] / "samples.png")
-            if uri:
-                figures.setdefault(dataset, []).append(
-                    {"label": f"{_label(row, varying)} (seed {row['seed']})", "uri": uri}
-                )
-                break
-    return figures
-
-
 def _environment(sweep_dir: Path, results: pd.DataFrame) -> dict:
-    for run_id in results["run_id"].unique():
-        path = sweep_dir / "runs" / run_id / "result.json"
-        if path.exists():
-            result = json.loads(path.read_text())
+    for run_id in results["run_id"].unique() if "run_id" in results else ():
+        result = rundir.read_result(rundir.run_path(sweep_dir, run_id))
+        if result is not None:
             return {"versions": result.get("versions", {}), "device": result.get("device", "")}
     return {"versions": {}, "device": ""}
 
 
+def _protocol_tables(sweep_dir: Path, state: dict):
+    """(trials, expected max) for a protocol; empty frames for a plain sweep."""
+    from fgan_bench.sweeps.protocol import write_trials
+
+    trials = write_trials(sweep_dir, state) if "protocol" in state else None
+    if trials is None or trials.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    scored = trials[trials["state"].isin(["complete", "pruned"]) & trials["value"].notna()]
+    table = stats.expected_max_table(scored, lambda metric: metric_direction(metric) or "lower")
+    rundir.write_csv_atomically(table, sweep_dir / EXPECTED_MAX)
+    return trials, table
+
+
 def write_report(sweep_dir: str | Path) -> Path:
-    """Writes ``results.csv``, ``history.csv``, ``summary.csv`` and ``report.html``; returns the HTML's path."""
+    """Writes the tables and ``report.html``; returns the HTML's path."""
     import jinja2
     import matplotlib
 
@@ -235,31 +462,66 @@ def write_report(sweep_dir: str | Path) -> Path:
     sweep_dir = Path(sweep_dir)
     state = load_sweep_state(sweep_dir)
     configs, varying = state["configs"], state["varying"]
-    results, history = write_tables(sweep_dir, configs, varying)
-    summary = summary_table(results, varying)
-    write_csv_atomically(summary, sweep_dir / SUMMARY)
+    protocol = state.get("protocol")
+    results, history = write_tables(sweep_dir, configs, varying, protocol["phase"] if protocol else None)
     datasets = list(dict.fromkeys(c.dataset for c in configs))
+    metrics = dict(protocol["metrics"]) if protocol else {}
+    summary = summary_table(results, varying)
+    for dataset in datasets:
+        if dataset not in metrics:
+            metric = main_metric(set(summary.loc[summary["dataset"] == dataset, "metric"]))
+            if metric:
+                metrics[dataset] = metric
+    rundir.write_csv_atomically(summary, sweep_dir / SUMMARY)
+    decisions, answer_table = answers(results, varying, metrics)
+    rundir.write_csv_atomically(answer_table, sweep_dir / ANSWER)
+    trials, expected = _protocol_tables(sweep_dir, state)
+    finished = evaluation_runs(results)
+    seeds = finished.groupby("dataset")["seed"].nunique().to_dict() if not finished.empty else {}
+    budgets = _budget_sentence(state, seeds)
+    sentences = {d: _sentence(d, decisions[d], budgets[d]) for d in datasets if d in decisions}
+    runs = results.drop_duplicates("run_id") if not results.empty else results
+    evaluated = runs[runs["run_id"].isin(set(finished["run_id"]))] if not finished.empty else runs.iloc[0:0]
+    if not trials.empty:
+        scores = trials[["dataset", "divergence", "value", "state"]]
+        title = "score of every search trial (pruned: its last intermediate value)"
+        distribution = _distribution_figure(scores, metrics, title)
+    else:
+        scores = _main_scores(finished, metrics, varying)
+        distribution = _distribution_figure(scores, metrics, "main metric, every seed")
+    cd_figure, cd_result = _cd_figure(summary, metrics, varying)
+    counts = runs["status"].value_counts().to_dict() if not runs.empty else {}
+    csv_files = [name for name in ("answer.csv", "summary.csv", "results.csv", "history.csv", "trials.csv",
+                                   EXPECTED_MAX) if (sweep_dir / name).exists()]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("fgan_bench", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"])
     )
-    environment.filters["number"] = lambda v: "" if v is None or pd.isna(v) else f"{v:.4g}"
-    runs = results.drop_duplicates("run_id")
+    environment.filters["number"] = format_value
+    run_columns = [c for c in ("run_id", *KEY_COLUMNS, *varying, "phase", "status", "wall_time_s", "steps_per_second",
+                               "reason") if c in runs]
     html = environment.get_template("report.html.j2").render(
         name=state["name"],
         description=state.get("description", ""),
         datasets=datasets,
-        counts=runs["status"].value_counts().to_dict(),
+        protocol=protocol,
+        counts=counts,
         total_runs=len(runs),
         wall_time=float(runs["wall_time_s"].fillna(0).sum()) if "wall_time_s" in runs else 0.0,
-        rankings=_ranking_tables(summary, varying),
-        heatmap=_heatmap(summary, varying),
-        curves={d: _curves(history, d, varying) for d in datasets},
-        samples=_samples(sweep_dir, results, varying),
-        stability=_stability(results, varying),
-        throughput=_throughput(results),
-        runs=runs[["run_id", *KEY_COLUMNS, *varying, "status", "wall_time_s", "steps_per_second", "reason"]].to_dict(
-            "records"
-        ),
+        sentences=sentences,
+        decisions=decisions,
+        expected_max=_expected_max_figure(expected),
+        distribution=distribution,
+        cd_figure=cd_figure,
+        cd_datasets=cd_result["datasets"] if cd_result else 0,
+        min_cd_datasets=stats.MIN_DATASETS_FOR_CD,
+        rankings=_metric_tables(summary, varying, metrics),
+        curves={d: _curves(history, d, varying, set(evaluated["run_id"]) if protocol else None) for d in datasets},
+        galleries={d: _gallery(sweep_dir, evaluated, d, varying) for d in datasets},
+        stability=_stability(results, varying) if not results.empty else [],
+        throughput=_throughput(results) if not results.empty else None,
+        runs=runs[run_columns].to_dict("records") if not runs.empty else [],
+        run_columns=run_columns,
+        csv_files=csv_files,
         sweep_file=state["text"],
         environment=_environment(sweep_dir, results),
     )

@@ -1,8 +1,8 @@
 """A sweep's results as tidy pandas tables, derived from its run directories.
 
 * :func:`results_table` — one row per run × metric: the run's whole config as columns, its
-  status (``completed``, ``diverged``, ``failed``, ``unfinished``), the failure reason or
-  divergence step, wall time and throughput, then ``metric`` and ``value``. Final training
+  status (``completed``, ``diverged``, ``pruned``, ``failed``, ``unfinished``), the failure
+  reason, divergence step or pruning step, wall time and throughput, then ``metric`` and ``value``. Final training
   values (``final_metrics``) and evaluation metrics (``quality``) both appear, the latter
   prefixed by nothing, the former by ``train/``.
 * :func:`history_table` — one row per run × step × logged value, from ``metrics.csv``.
@@ -14,13 +14,13 @@ duplicate or a half-written row in them; ``write_tables`` writes them atomically
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 
 RESULTS = "results.csv"
@@ -37,7 +37,7 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
     """(the run's columns, its metrics) from its directory."""
     record = {"run_id": config.run_id, **_config_columns(config)}
     metrics: dict[str, float] = {}
-    result_file, failure_file = directory / "result.json", directory / "failure.json"
+    result_file, failure_file = directory / rundir.RESULT, directory / rundir.FAILURE
     if result_file.exists():
         result = json.loads(result_file.read_text())
         record.update(
@@ -50,6 +50,10 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
         )
         if result["status"] == "diverged":
             record["reason"] = f"non-finite loss or weights at step {record['diverged_step']}"
+        if result["status"] == "pruned":
+            pruned = result.get("pruned", {})
+            record["pruned_step"] = pruned.get("step")
+            record["reason"] = f"pruned at step {pruned.get('step')} ({pruned.get('metric')} {pruned.get('value')})"
         metrics.update(
             {f"train/{k}": v for k, v in result.get("final_metrics", {}).items() if k not in ("step", "wall_time_s")}
         )
@@ -61,11 +65,18 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
     return record, metrics
 
 
-def results_table(sweep_dir: str | Path, configs: Sequence[RunConfig]) -> pd.DataFrame:
-    """One row per run × metric (a run without metrics keeps one row with ``metric`` empty)."""
+def results_table(
+    sweep_dir: str | Path, configs: Sequence[RunConfig], phases: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per run × metric (a run without metrics keeps one row with ``metric`` empty).
+
+    ``phases`` (a protocol's run id → ``search``/``confirm``) adds a ``phase`` column.
+    """
     rows = []
     for config in configs:
         record, metrics = run_record(Path(sweep_dir) / "runs" / config.run_id, config)
+        if phases is not None:
+            record["phase"] = phases.get(config.run_id, "")
         if not metrics:
             rows.append({**record, "metric": None, "value": np.nan})
         rows.extend({**record, "metric": name, "value": float(value)} for name, value in metrics.items())
@@ -76,10 +87,10 @@ def history_table(sweep_dir: str | Path, configs: Sequence[RunConfig], varying: 
     """One row per run × step × logged value, with the key config columns (and ``varying`` ones)."""
     frames = []
     for config in configs:
-        path = Path(sweep_dir) / "runs" / config.run_id / "metrics.csv"
-        if not path.exists() or path.stat().st_size == 0:
+        history = rundir.read_history(rundir.run_path(sweep_dir, config.run_id))
+        if history is None:
             continue
-        history = pd.read_csv(path).melt(id_vars=["step", "wall_time_s"], var_name="metric", value_name="value")
+        history = history.melt(id_vars=["step", "wall_time_s"], var_name="metric", value_name="value")
         history = history.dropna(subset=["value"])
         columns = _config_columns(config)
         for name in ("run_id", *KEY_COLUMNS, *varying):
@@ -90,16 +101,13 @@ def history_table(sweep_dir: str | Path, configs: Sequence[RunConfig], varying: 
     return pd.concat(frames, ignore_index=True)
 
 
-def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(temporary, index=False)
-    os.replace(temporary, path)
-
-
-def write_tables(sweep_dir: str | Path, configs: Sequence[RunConfig], varying: Sequence[str] = ()):
+def write_tables(
+    sweep_dir: str | Path, configs: Sequence[RunConfig], varying: Sequence[str] = (), phases: dict | None = None
+):
     """Writes ``results.csv`` and ``history.csv``; returns both frames."""
     sweep_dir = Path(sweep_dir)
-    results, history = results_table(sweep_dir, configs), history_table(sweep_dir, configs, varying)
-    write_csv_atomically(results, sweep_dir / RESULTS)
-    write_csv_atomically(history, sweep_dir / HISTORY)
+    results = results_table(sweep_dir, configs, phases)
+    history = history_table(sweep_dir, configs, varying)
+    rundir.write_csv_atomically(results, sweep_dir / RESULTS)
+    rundir.write_csv_atomically(history, sweep_dir / HISTORY)
     return results, history

@@ -41,6 +41,7 @@ def run_sweep(
     dry_run: bool = False,
     report: bool = True,
     plugins: Sequence[str] = (),
+    storage: str | None = None,
     cpus_per_run: float | None = None,
     gpus_per_run: float = 0,
 ) -> int:
@@ -48,7 +49,8 @@ def run_sweep(
 
     ``plugins`` (paths from ``--plugins`` or ``FGAN_BENCH_PLUGINS``) join the file's own, so
     that every run's process loads them too. ``cpus_per_run`` and ``gpus_per_run`` are each
-    run's resources on Ray (:func:`~fgan_bench.sweeps.execute.execute`).
+    run's resources on Ray (:func:`~fgan_bench.sweeps.execute.execute`); ``storage`` is a
+    protocol's Optuna storage URL (default: a journal file in the sweep folder).
     """
     import dataclasses
 
@@ -59,8 +61,20 @@ def run_sweep(
     extra = tuple(str(Path(p).resolve()) for p in plugins if str(Path(p).resolve()) not in sweep.plugins)
     sweep = dataclasses.replace(sweep, plugins=sweep.plugins + extra)
     load_plugins(sweep.plugins)
-    configs = select(sweep.resolved_configs(), patterns)
     sweep_dir = Path(out) / sweep.name
+    from fgan_bench.sweeps.protocol import load_protocol, run_protocol
+
+    protocol = load_protocol(sweep)
+    if protocol is not None and dry_run:
+        from fgan_bench.sweeps.protocol import describe_protocol
+
+        print(describe_protocol(sweep, protocol, patterns))
+        return 0
+    if protocol is not None:  # [search] + [confirm]: equal tuning budget, then fresh seeds
+        outcomes = run_protocol(sweep, protocol, sweep_dir, jobs=jobs, executor=executor, storage=storage,
+                                patterns=patterns)
+        return _finish(sweep.name, sweep_dir, outcomes, time.perf_counter(), report)
+    configs = select(sweep.resolved_configs(), patterns)
     if dry_run:
         for config in configs:
             done = rundir.is_done(rundir.run_path(sweep_dir, config.run_id))
@@ -79,25 +93,26 @@ def run_sweep(
         flush=True,
     )
     started = time.perf_counter()
-    finished = 0
+    from fgan_bench.sweeps.progress import Progress
 
-    def progress(outcome: dict) -> None:
-        nonlocal finished
-        finished += 1
-        detail = f" ({outcome['reason']})" if outcome.get("reason") else ""
-        print(f"[{finished}/{len(todo)}] {outcome['run_id']}: {outcome['status']}{detail}", flush=True)
+    progress = Progress(len(configs), initial=len(configs) - len(todo))
+    try:
+        outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress.update,
+                           cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    finally:
+        progress.close()
+    return _finish(sweep.name, sweep_dir, outcomes, started, report)
 
-    outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress,
-                       cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+
+def _finish(name: str, sweep_dir: Path, outcomes: list[dict], started: float, report: bool) -> int:
+    """Prints the summary and every failure (before the report, so they show even if it fails)."""
     failed = [o for o in outcomes if o["status"] == "failed"]
-    print(
-        f"sweep {sweep.name}: {len(outcomes)} run(s) in {time.perf_counter() - started:.0f} s; {len(failed)} failed",
-        flush=True,
-    )
+    print(f"sweep {name}: {len(outcomes)} run(s) in {time.perf_counter() - started:.0f} s; {len(failed)} failed",
+          flush=True)
+    for outcome in failed:
+        print(f"failed: {outcome['run_id']}: {outcome['reason']}", file=sys.stderr, flush=True)
     if report:
         from fgan_bench.sweeps.report import write_report
 
         print(f"report: {write_report(sweep_dir)}")
-    for outcome in failed:
-        print(f"failed: {outcome['run_id']}: {outcome['reason']}", file=sys.stderr)
     return len(failed)

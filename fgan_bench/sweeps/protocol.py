@@ -1,0 +1,668 @@
+"""A fair protocol: the same random-search budget for every divergence, then fresh seeds.
+
+A sweep file with a ``[search]`` table is a protocol (Lucic et al. 2018: every loss gets
+the same number of trials over the same wide space; the best configuration is re-run with
+fresh seeds)::
+
+    [search]
+    trials = 20                  # per (dataset, divergence): the same budget for every one
+    sampler = "random"           # the expected-max formula assumes random search; or "tpe"
+    seed = 0                     # the sampler's seed
+    metric = "true_jensen_shannon"   # the score (default: the dataset's main metric)
+    # storage = "postgresql://user@host/db"   # default: <sweep folder>/study.journal
+
+    [search.space]               # any `run` option
+    generator_lr = { log_uniform = [1e-5, 1e-2] }
+    critic_lr = { same_as = "generator_lr" }
+    beta1 = { uniform = [0.0, 0.9] }
+    critic_steps = { int = [1, 5] }
+    objective = { choice = ["saddle", "nonsaturating"] }
+
+    [search.pruning]             # optional: successive halving on an intermediate metric
+    every = 500                  # evaluate it every k steps
+    min_resource = 1000          # steps before the first rung (default: every)
+    reduction_factor = 3
+
+    [confirm]
+    seeds = 5                    # the best configuration re-run with 5 fresh seeds (or a list)
+
+Each (dataset, divergence) is one Optuna study, driven by ask/tell; every trial is an
+ordinary run directory (its id is its config's hash) trained by the sweep executor. The
+study lives in a journal file inside the sweep folder unless a storage URL is given, so
+several ``sweep`` processes — on one machine, or on several sharing the sweep folder and a
+database — share it: trial numbers are handed out by the storage, a trial numbered beyond
+the budget is marked surplus and never run, and a trial left ``RUNNING`` by a killed process
+is taken over only when no process holds its run directory's lock (which then resumes from
+the checkpoint). Trials run by the sweep's first seed; confirmation seeds must differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import fnmatch
+import hashlib
+import json
+import math
+import time
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fgan_bench import rundir
+from fgan_bench.config import RunConfig
+from fgan_bench.errors import FganBenchError
+from fgan_bench.sweeps.definition import RUN_OPTIONS, Sweep, _line_of
+
+SAMPLERS = ("random", "tpe")
+KINDS = ("log_uniform", "uniform", "int", "choice", "same_as")
+SEARCH_KEYS = ("trials", "sampler", "seed", "metric", "storage", "space", "pruning")
+PRUNING_KEYS = ("every", "min_resource", "reduction_factor", "metric")
+JOURNAL = "study.journal"
+TRIALS = "trials.csv"
+SURPLUS = "surplus"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One searched run option: ``kind`` in :data:`KINDS` and its bounds, choices or source."""
+
+    name: str
+    kind: str
+    values: tuple
+
+    def distribution(self):
+        from optuna import distributions
+
+        if self.kind == "log_uniform":
+            return distributions.FloatDistribution(*self.values, log=True)
+        if self.kind == "uniform":
+            return distributions.FloatDistribution(*self.values)
+        if self.kind == "int":
+            return distributions.IntDistribution(*self.values)
+        return distributions.CategoricalDistribution(self.values)
+
+    def suggest(self, trial):
+        """Draws this option for an Optuna trial (through the study's sampler)."""
+        if self.kind in ("log_uniform", "uniform"):
+            return trial.suggest_float(self.name, *self.values, log=self.kind == "log_uniform")
+        if self.kind == "int":
+            return trial.suggest_int(self.name, *self.values)
+        return trial.suggest_categorical(self.name, list(self.values))
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """A parsed ``[search]`` + ``[confirm]``."""
+
+    trials: int
+    sampler: str
+    seed: int
+    metric: str | None
+    space: tuple[Parameter, ...]
+    pruning: dict[str, Any] | None
+    storage: str | None
+    confirm_seeds: tuple[int, ...]
+
+    def metric_for(self, dataset: str) -> str:
+        return self.metric or default_metric(dataset)
+
+
+def default_metric(dataset: str) -> str:
+    """The dataset's main metric: the true Jensen–Shannon divergence where the density is known
+    (bounded, symmetric, neutral between the divergences compared), the classifier-feature
+    Fréchet distance for labelled images, else MMD²."""
+    from fgan_bench.datasets import get_dataset
+
+    data = get_dataset(dataset)
+    if data.synthetic and data.dimension <= 2:
+        return "true_jensen_shannon"
+    if data.kind == "image" and data.labelled:
+        return "classifier_frechet_distance"
+    return "mmd2"
+
+
+def load_protocol(sweep: Sweep) -> Protocol | None:
+    """The sweep's protocol (None for a plain sweep); errors name the file, line and key."""
+    data = tomllib.loads(sweep.text)
+    if "search" not in data:
+        if "confirm" in data:
+            raise sweep.error("[confirm] needs a [search] table (the trials whose best it confirms)", "confirm")
+        return None
+
+    def fail(message: str, table: str, key: str | None = None) -> FganBenchError:
+        return FganBenchError(f"{sweep.path}:{_line_of(sweep.text, table, key) or '?'}: {message}")
+
+    search, confirm = data["search"], data.get("confirm", {})
+    if sweep.grid:
+        raise fail("a protocol searches instead of a [grid]: move the grid's options to [search.space]", "grid")
+    for key in search:
+        if key not in SEARCH_KEYS:
+            raise fail(f"unknown key '{key}' in [search]; known: {', '.join(SEARCH_KEYS)}", "search", key)
+    trials = search.get("trials")
+    if not isinstance(trials, int) or trials < 1:
+        raise fail("[search] trials must be a positive integer (the budget per dataset × divergence)",
+                   "search", "trials")
+    sampler = search.get("sampler", "random")
+    if sampler not in SAMPLERS:
+        raise fail(f"[search] sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}", "search", "sampler")
+    seed = search.get("seed", 0)
+    if not isinstance(seed, int):
+        raise fail("[search] seed must be an integer", "search", "seed")
+    space = _space(search.get("space", {}), fail)
+    pruning = search.get("pruning")
+    if pruning is not None:
+        pruning = _pruning(pruning, search.get("metric"), fail)
+    seeds = confirm.get("seeds", 5)
+    if isinstance(seeds, int) and seeds > 0:
+        first = max(sweep.seeds[0], 0) + 1
+        seeds = list(range(first, first + seeds))
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise fail("[confirm] seeds must be a count or a list of non-negative integers", "confirm", "seeds")
+    if sweep.seeds[0] in seeds:
+        raise fail(f"[confirm] seeds must be fresh: seed {sweep.seeds[0]} is the search's seed", "confirm", "seeds")
+    for key in confirm:
+        if key != "seeds":
+            raise fail(f"unknown key '{key}' in [confirm]; known: seeds", "confirm", key)
+    storage = search.get("storage")
+    if storage is not None and not isinstance(storage, str):
+        raise fail("[search] storage must be a URL or a file path", "search", "storage")
+    return Protocol(
+        trials=trials,
+        sampler=sampler,
+        seed=seed,
+        metric=search.get("metric"),
+        space=space,
+        pruning=pruning,
+        storage=storage,
+        confirm_seeds=tuple(seeds),
+    )
+
+
+def _space(table: Any, fail) -> tuple[Parameter, ...]:
+    if not isinstance(table, dict) or not table:
+        raise fail("[search.space] must name at least one run option, "
+                   "e.g. generator_lr = { log_uniform = [1e-5, 1e-2] }", "search.space")
+    parameters = []
+    for name, spec in table.items():
+        if name not in RUN_OPTIONS or name == "seed":
+            raise fail(f"unknown run option '{name}' in [search.space]; known: {', '.join(RUN_OPTIONS)}",
+                       "search.space", name)
+        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
+            raise fail(f"[search.space] {name} must be one of {{ {' | '.join(f'{k} = …' for k in KINDS)} }}",
+                       "search.space", name)
+        kind, values = next(iter(spec.items()))
+        if kind == "same_as":
+            if values not in table or values == name:
+                raise fail(f"[search.space] {name}: same_as must name another searched option", "search.space", name)
+            values = [values]
+        elif kind == "choice":
+            if not isinstance(values, list) or not values:
+                raise fail(f"[search.space] {name}: choice needs a non-empty list", "search.space", name)
+        else:
+            numeric = isinstance(values, list) and len(values) == 2 and all(isinstance(v, int | float) for v in values)
+            if not numeric or not values[0] < values[1] or (kind == "log_uniform" and values[0] <= 0):
+                raise fail(f"[search.space] {name}: {kind} needs [low, high] with low < high"
+                           f"{' and low > 0' if kind == 'log_uniform' else ''}", "search.space", name)
+            if kind == "int" and not all(isinstance(v, int) for v in values):
+                raise fail(f"[search.space] {name}: int needs integer bounds", "search.space", name)
+            if kind != "int":
+                values = [float(v) for v in values]
+        parameters.append(Parameter(name, kind, tuple(values)))
+    return tuple(parameters)
+
+
+def _pruning(table: Any, metric: str | None, fail) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise fail("[search.pruning] must be a table (every, min_resource, reduction_factor)", "search.pruning")
+    for key in table:
+        if key not in PRUNING_KEYS:
+            raise fail(f"unknown key '{key}' in [search.pruning]; known: {', '.join(PRUNING_KEYS)}",
+                       "search.pruning", key)
+    every = table.get("every")
+    if not isinstance(every, int) or every < 1:
+        raise fail("[search.pruning] every must be a positive number of steps", "search.pruning", "every")
+    minimum, factor = table.get("min_resource", every), table.get("reduction_factor", 3)
+    if not isinstance(minimum, int) or minimum < 1:
+        raise fail("[search.pruning] min_resource must be a positive number of steps", "search.pruning", "min_resource")
+    if not isinstance(factor, int) or factor < 2:
+        raise fail("[search.pruning] reduction_factor must be an integer ≥ 2", "search.pruning", "reduction_factor")
+    return {"every": every, "min_resource": minimum, "reduction_factor": factor, "metric": table.get("metric", metric)}
+
+
+def study_name(sweep_name: str, dataset: str, divergence: str) -> str:
+    return f"{sweep_name}/{dataset}/{divergence}"
+
+
+def trial_config(sweep: Sweep, dataset: str, divergence: str, params: dict[str, Any], seed: int) -> RunConfig:
+    """The resolved run config of a trial (``params`` from Optuna; ``same_as`` copied)."""
+    options = {**sweep.defaults, **sweep.overrides.get(dataset, {}), **params, "seed": seed}
+    return RunConfig(divergence=divergence, dataset=dataset, plugins=sweep.plugins, **options).resolved()
+
+
+class _Search:
+    """The studies of one protocol in one process, and the bookkeeping to claim and tell trials."""
+
+    def __init__(self, sweep: Sweep, protocol: Protocol, sweep_dir: Path, storage: str, pairs):
+        import optuna
+
+        from fgan_bench.metrics import metric_direction
+        from fgan_bench.pruning import make_pruner, open_storage
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.sweep, self.protocol, self.sweep_dir, self.storage = sweep, protocol, sweep_dir, storage
+        self.pairs = list(pairs)
+        self._storage = open_storage(storage)
+        self.studies = {}
+        for dataset, divergence in self.pairs:
+            metric = protocol.metric_for(dataset)
+            direction = metric_direction(metric)
+            if direction is None:
+                raise FganBenchError(f"[search] metric {metric!r} is not a metric output (see `list metrics`)")
+            self.studies[dataset, divergence] = optuna.create_study(
+                study_name=study_name(sweep.name, dataset, divergence),
+                storage=self._storage,
+                direction="minimize" if direction == "lower" else "maximize",
+                load_if_exists=True,
+                pruner=make_pruner(protocol.pruning),
+            )
+        self.searched = [p for p in protocol.space if p.kind != "same_as"]
+
+    def sampler(self, pair, number: int):
+        """A sampler seeded by (protocol seed, study, trial number): reproducible, and never the
+        same draws in two processes or after a restart."""
+        import optuna
+
+        key = f"{self.protocol.seed}/{study_name(self.sweep.name, *pair)}/{number}"
+        seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
+        if self.protocol.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=seed)
+        return optuna.samplers.RandomSampler(seed=seed)
+
+    def params_of(self, trial_params: dict[str, Any]) -> dict[str, Any]:
+        params = dict(trial_params)
+        for parameter in self.protocol.space:
+            if parameter.kind == "same_as":
+                params[parameter.name] = params[parameter.values[0]]
+        return params
+
+    def config(self, pair, trial_params: dict[str, Any], seed: int | None = None) -> RunConfig:
+        seed = self.sweep.seeds[0] if seed is None else seed
+        return trial_config(self.sweep, *pair, self.params_of(trial_params), seed)
+
+    def ask(self, pair):
+        """A new trial of ``pair``'s study, or None (and marked surplus) beyond the budget."""
+        study = self.studies[pair]
+        trial = study.ask()
+        if trial.number >= self.protocol.trials:  # another process asked first: never run it
+            trial.set_user_attr(SURPLUS, True)
+            study.tell(trial, state=_state("FAIL"), skip_if_finished=True)
+            return None
+        self._draw(pair, trial)
+        try:
+            config = self.config(pair, trial.params)
+        except FganBenchError as error:  # an invalid combination of options: recorded, not run
+            trial.set_user_attr("reason", str(error))
+            study.tell(trial, state=_state("FAIL"), skip_if_finished=True)
+            return None
+        trial.set_user_attr("run_id", config.run_id)
+        return trial.number, config
+
+    def _draw(self, pair, trial) -> None:
+        self.studies[pair].sampler = self.sampler(pair, trial.number)
+        for parameter in self.searched:
+            parameter.suggest(trial)
+
+    def sample(self, pair, frozen):
+        """Draws the parameters of a trial that was asked but never drawn (the same draws as its
+        asker would have made: the sampler is seeded by the trial number)."""
+        import optuna
+
+        study = self.studies[pair]
+        trial = optuna.trial.Trial(study, frozen._trial_id)
+        try:
+            self._draw(pair, trial)
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError, RuntimeError):
+            pass
+        return study._storage.get_trial(frozen._trial_id)
+
+    def in_budget(self, pair):
+        return [t for t in self.studies[pair].get_trials(deepcopy=False) if t.number < self.protocol.trials]
+
+    def claim(self, pair, taken: set[str]):
+        """A trial to run now: a new one while the budget lasts, then an orphaned one (RUNNING,
+        nobody holds its run's lock: its process was killed, or has not started it yet).
+
+        Returns ``(number, config)``, ``"wait"`` (others are running the rest) or ``"done"``.
+        """
+        if len(self.studies[pair].get_trials(deepcopy=False)) < self.protocol.trials:
+            return self.ask(pair) or "again"  # new trials first: queued trials of other processes stay theirs
+        trials = self.in_budget(pair)
+        for trial in trials:
+            if trial.state.name == "RUNNING" and not trial.params and _age_seconds(trial) > ABANDONED_SECONDS:
+                trial = self.sample(pair, trial)  # asked by a process killed before it drew the parameters
+            if trial.state.name == "RUNNING" and trial.params:
+                config = self.config(pair, trial.params)
+                if config.run_id not in taken and _unlocked(self.sweep_dir / "runs" / config.run_id):
+                    return trial.number, config
+        if any(t.state.name == "RUNNING" for t in trials):
+            return "wait"
+        return "done"
+
+    def prepare(self, pair, number: int, config: RunConfig) -> None:
+        """Writes ``trial.json`` for the run (its study, number and pruning)."""
+        from fgan_bench.pruning import TRIAL_FILE
+
+        directory = self.sweep_dir / "runs" / config.run_id
+        directory.mkdir(parents=True, exist_ok=True)
+        pruning = dict(self.protocol.pruning) if self.protocol.pruning else None
+        if pruning:
+            pruning["metric"] = pruning["metric"] or self.protocol.metric_for(pair[0])
+        rundir.write_json_atomically(
+            directory / TRIAL_FILE,
+            {"storage": self.storage, "study": study_name(self.sweep.name, *pair), "trial": number, "pruning": pruning},
+        )
+
+    def tell(self, pair, number: int, config: RunConfig, outcome: dict[str, Any]) -> None:
+        """Tells the study how the trial's run ended: its score, pruned, or failed."""
+        import optuna
+
+        study = self.studies[pair]
+        result = rundir.read_result(rundir.run_path(self.sweep_dir, config.run_id)) or {}
+        status = result.get("status", outcome.get("status", "failed"))
+        value = result.get("quality", {}).get(self.protocol.metric_for(pair[0]))
+        try:
+            if status == "pruned":
+                study.tell(number, state=_state("PRUNED"), skip_if_finished=True)
+            elif status in ("completed", "diverged") and value is not None and not math.isnan(value):
+                study.tell(number, float(value), skip_if_finished=True)
+            else:
+                study.tell(number, state=_state("FAIL"), skip_if_finished=True)
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+            pass  # another process told it first
+
+
+#: A trial asked this long ago without parameters was abandoned by a killed process.
+ABANDONED_SECONDS = 60.0
+
+
+def _age_seconds(trial) -> float:
+    from datetime import datetime
+
+    started = trial.datetime_start
+    if started is None:
+        return 0.0
+    now = datetime.now(tz=started.tzinfo)
+    return (now - started).total_seconds()
+
+
+def _state(name: str):
+    from optuna.trial import TrialState
+
+    return TrialState[name]
+
+
+def _unlocked(directory: Path) -> bool:
+    """Whether no process holds the run's lock (so nobody is training it now)."""
+    lock_path = directory / rundir.LOCK
+    if not lock_path.exists():
+        return True
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return True
+
+
+def _pairs(sweep: Sweep, patterns: Sequence[str]):
+    pairs = [(d, v) for d in sweep.datasets for v in sweep.divergences]
+    if patterns:
+        pairs = [p for p in pairs if any(fnmatch.fnmatch(f"{p[0]}/{p[1]}", pattern) for pattern in patterns)]
+    return pairs
+
+
+def describe_protocol(sweep: Sweep, protocol: Protocol, patterns: Sequence[str] = ()) -> str:
+    """What ``sweep --dry-run`` prints for a protocol: the pairs, the budget, the space."""
+    pairs = _pairs(sweep, patterns)
+    lines = [f"{d} × {v}: {protocol.trials} trials on {protocol.metric_for(d)}" for d, v in pairs]
+    space = ", ".join(f"{p.name} {p.kind} {list(p.values)}" for p in protocol.space)
+    pruning = (f"successive halving every {protocol.pruning['every']} steps" if protocol.pruning else "no pruning")
+    runs = len(pairs) * (protocol.trials + len(protocol.confirm_seeds))
+    lines.append(f"{len(pairs)} studies × ({protocol.trials} {protocol.sampler} trials + "
+                 f"{len(protocol.confirm_seeds)} confirmation seeds) = {runs} runs at most; {pruning}; space: {space}")
+    return "\n".join(lines)
+
+
+def best_params(search: _Search, pair) -> dict[str, Any] | None:
+    """The best completed in-budget trial's parameters (None if no trial completed)."""
+    completed = [t for t in search.in_budget(pair) if t.state.name == "COMPLETE" and t.value is not None]
+    if not completed:
+        return None
+    minimize = search.studies[pair].direction.name == "MINIMIZE"
+    ordered = sorted(completed, key=lambda t: (t.value if minimize else -t.value, t.number))
+    return ordered[0].params
+
+
+def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None:
+
+    configs, phase = [], {}
+    for pair in search.pairs:
+        for trial in search.in_budget(pair):
+            if trial.params:
+                config = search.config(pair, trial.params)
+                if config.run_id not in phase:
+                    configs.append(config)
+                    phase[config.run_id] = "search"
+        for config in confirm.get(pair, []):
+            configs.append(config)
+            phase[config.run_id] = "confirm"
+    protocol = search.protocol
+    search.sweep_dir.mkdir(parents=True, exist_ok=True)
+    (search.sweep_dir / "sweep.toml").write_text(search.sweep.text)
+    rundir.write_json_atomically(
+        search.sweep_dir / "sweep.json",
+        {
+            "name": search.sweep.name,
+            "description": search.sweep.description,
+            "source": str(search.sweep.path),
+            "varying": [],
+            "configs": [c.to_dict() for c in configs],
+            "protocol": {
+                "storage": search.storage,
+                "trials": protocol.trials,
+                "sampler": protocol.sampler,
+                "metrics": {pair[0]: protocol.metric_for(pair[0]) for pair in search.pairs},
+                "space": {p.name: [p.kind, list(p.values)] for p in protocol.space},
+                "pruning": protocol.pruning,
+                "search_seed": search.sweep.seeds[0],
+                "confirm_seeds": list(protocol.confirm_seeds),
+                "studies": {f"{d}/{v}": study_name(search.sweep.name, d, v) for d, v in search.pairs},
+                "phase": phase,
+            },
+        },
+    )
+
+
+def trials_table(sweep_dir: str | Path, state: dict[str, Any]):
+    """``trials.csv``: one row per in-budget trial — dataset, divergence, trial, state, metric,
+    value (a pruned trial's last intermediate value), pruned step, run id and parameters."""
+    import optuna
+    import pandas as pd
+
+    from fgan_bench.pruning import open_storage
+
+    protocol = state["protocol"]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(protocol["storage"])
+    rows = []
+    for key, name in protocol["studies"].items():
+        dataset, divergence = key.split("/", 1)
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            continue
+        for trial in study.get_trials(deepcopy=False):
+            if trial.number >= protocol["trials"]:
+                continue
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "divergence": divergence,
+                    "trial": trial.number,
+                    "state": trial.state.name.lower(),
+                    "metric": protocol["metrics"][dataset],
+                    "value": trial.value,
+                    "pruned_step": trial.last_step if trial.state.name == "PRUNED" else None,
+                    "run_id": trial.user_attrs.get("run_id", ""),
+                    "reason": trial.user_attrs.get("reason", ""),
+                    **{f"param_{k}": v for k, v in trial.params.items()},
+                }
+            )
+    columns = ["dataset", "divergence", "trial", "state", "metric", "value", "pruned_step", "run_id", "reason"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def run_protocol(
+    sweep: Sweep,
+    protocol: Protocol,
+    sweep_dir: str | Path,
+    *,
+    jobs: int = 1,
+    executor: str = "local",
+    storage: str | None = None,
+    patterns: Sequence[str] = (),
+    poll_seconds: float = 5.0,
+    show_progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Runs the search (until every study has its trials) and the confirmation runs.
+
+    Returns the outcomes of the runs this process trained (``status``, ``reason``).
+    """
+    from fgan_bench.sweeps.execute import execute
+    from fgan_bench.sweeps.progress import Progress
+
+    sweep_dir = Path(sweep_dir)
+    (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
+    storage = storage or protocol.storage or str((sweep_dir / JOURNAL).resolve())
+    pairs = _pairs(sweep, patterns)
+    search = _Search(sweep, protocol, sweep_dir, storage, pairs)
+    _write_state(search, {})
+    done_before = sum(t.state.is_finished() for pair in pairs for t in search.in_budget(pair))
+    total = len(pairs) * (protocol.trials + len(protocol.confirm_seeds))
+    print(
+        f"protocol {sweep.name}: {len(pairs)} dataset × divergence pairs, {protocol.trials} {protocol.sampler} "
+        f"trials each, then {len(protocol.confirm_seeds)} confirmation seeds; study storage {storage}",
+        flush=True,
+    )
+    progress = Progress(total, initial=done_before, enabled=show_progress)
+    outcomes: list[dict[str, Any]] = []
+    batch_size = jobs * (2 if protocol.sampler == "random" else 1)
+    try:
+        while True:
+            batch, taken = [], set()
+            while len(batch) < batch_size:
+                claimed_any, waiting, finished = False, False, 0
+                for pair in pairs:
+                    if len(batch) >= batch_size:
+                        break
+                    claim = search.claim(pair, taken)
+                    if claim == "again":
+                        claimed_any = True
+                    elif claim == "wait":
+                        waiting = True
+                    elif claim == "done":
+                        finished += 1
+                    elif claim[1].run_id in taken:
+                        waiting = True
+                    else:
+                        number, config = claim
+                        if rundir.is_done(rundir.run_path(sweep_dir, config.run_id)):
+                            search.tell(pair, number, config, {"status": "done"})
+                            progress.update({"status": "done"})
+                        else:
+                            batch.append((pair, number, config))
+                            taken.add(config.run_id)
+                        claimed_any = True
+                if not claimed_any:
+                    break
+            if not batch:
+                if finished == len(pairs) and not waiting:
+                    break
+                time.sleep(poll_seconds)  # other processes hold the remaining trials
+                continue
+            for pair, number, config in batch:
+                search.prepare(pair, number, config)
+            _write_state(search, {})
+            by_run = {config.run_id: (pair, number, config) for pair, number, config in batch}
+
+            def told(outcome: dict[str, Any], by_run=by_run) -> None:
+                pair, number, config = by_run[outcome["run_id"]]
+                search.tell(pair, number, config, outcome)
+                progress.update(outcome)
+
+            outcomes += execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
+        confirm = {}
+        for pair in pairs:
+            params = best_params(search, pair)
+            if params is not None:
+                confirm[pair] = [search.config(pair, params, seed) for seed in protocol.confirm_seeds]
+            else:
+                progress.write(f"{pair[0]} × {pair[1]}: no trial completed; nothing to confirm")
+                progress.update({"status": "failed"}, count=len(protocol.confirm_seeds))
+        _write_state(search, confirm)
+        configs = [c for group in confirm.values() for c in group]
+        outcomes += _confirm(configs, sweep_dir, jobs, executor, progress, poll_seconds)
+    finally:
+        progress.close()
+    write_trials(sweep_dir, json.loads((sweep_dir / "sweep.json").read_text()))
+    return outcomes
+
+
+def _confirm(configs: list[RunConfig], sweep_dir: Path, jobs: int, executor: str, progress, poll_seconds: float):
+    """Runs the confirmation runs not done yet, ``jobs`` at a time, skipping those another process
+    is training (their lock is held) until they are done, so that several processes share the work."""
+    from fgan_bench.sweeps.execute import execute
+
+    def done(config: RunConfig) -> bool:
+        return rundir.is_done(rundir.run_path(sweep_dir, config.run_id))
+
+    progress.update({"status": "done"}, count=sum(done(c) for c in configs))
+    outcomes, counted = [], {c.run_id for c in configs if done(c)}
+    while True:
+        for config in configs:  # finished by another process meanwhile
+            if config.run_id not in counted and done(config):
+                counted.add(config.run_id)
+                progress.update({"status": "done"})
+        todo = [c for c in configs if c.run_id not in counted]
+        if not todo:
+            return outcomes
+        free = [c for c in todo if _unlocked(sweep_dir / "runs" / c.run_id)][:jobs]
+        if not free:
+            time.sleep(poll_seconds)
+            continue
+        for outcome in execute(free, sweep_dir, jobs=jobs, executor=executor, report=progress.update):
+            counted.add(outcome["run_id"])
+            if not outcome.get("already_done"):
+                outcomes.append(outcome)
+
+
+def write_trials(sweep_dir: Path, state: dict[str, Any]):
+    """Writes ``trials.csv`` from the study storage; returns the table (None for a plain sweep).
+
+    ``state``: the sweep folder's ``sweep.json``.
+    """
+
+    if "protocol" not in state:
+        return None
+    try:
+        table = trials_table(sweep_dir, state)
+    except Exception:  # noqa: BLE001 - a storage out of reach (moved folder, no database): keep the old table
+        import pandas as pd
+
+        path = Path(sweep_dir) / TRIALS
+        return pd.read_csv(path) if path.exists() else None
+    rundir.write_csv_atomically(table, Path(sweep_dir) / TRIALS)
+    return table

@@ -1,0 +1,209 @@
+"""The fair protocol: [search]/[confirm] files, the shipped smoke protocol killed and resumed end to end,
+its study storage, expected_max.csv and the report's answer; reports with nothing finished."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fgan_bench import cli
+from fgan_bench.errors import FganBenchError
+from fgan_bench.sweeps import load_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "benchmarks" / "protocol_smoke.toml"
+HEAD = '[sweep]\nname = "p"\ndatasets = ["ring8"]\ndivergences = ["kl"]\nseeds = [0]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[search]\ntrials = 0\n[search.space]\nbeta1 = { uniform = [0.0, 0.9] }\n",
+         r"p.toml:7: \[search\] trials must be a positive integer"),
+        ("[search]\ntrials = 3\n[search.space]\nstepz = { int = [1, 5] }\n", r"p.toml:9: unknown run option 'stepz'"),
+        ("[search]\ntrials = 3\n[search.space]\ngenerator_lr = { log_uniform = [0.0, 1e-2] }\n",
+         r"p.toml:9: .*log_uniform needs \[low, high\] with low < high and low > 0"),
+        ("[search]\ntrials = 3\nsampler = 'grid'\n[search.space]\nbeta1 = { uniform = [0.0, 0.9] }\n",
+         r"p.toml:8: \[search\] sampler must be one of random, tpe"),
+        ("[search]\ntrials = 3\n[search.space]\nbeta1 = { uniform = [0.0, 0.9] }\n[confirm]\nseeds = [0, 1]\n",
+         r"p.toml:11: \[confirm\] seeds must be fresh"),
+        ("[grid]\nbeta1 = [0.1]\n[search]\ntrials = 3\n[search.space]\nbeta1 = { uniform = [0.0, 0.9] }\n",
+         r"p.toml:6: a protocol searches instead of a \[grid\]"),
+    ],
+)
+def test_invalid_protocols_name_the_line_and_key(tmp_path, text, message):
+    from fgan_bench.sweeps.protocol import load_protocol
+
+    path = tmp_path / "p.toml"
+    path.write_text(HEAD + text)
+    with pytest.raises(FganBenchError, match=message):
+        load_protocol(load_sweep(path))
+
+
+def test_dry_run_describes_the_protocol(capsys):
+    assert cli.main(["sweep", str(SMOKE), "--dry-run"]) == 0
+    output = capsys.readouterr().out
+    assert "ring8 × kl: 3 trials on true_jensen_shannon" in output
+    assert "4 studies × (3 random trials + 2 confirmation seeds) = 20 runs at most" in output
+
+
+def _protocol_process(out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fgan_bench", "sweep", str(SMOKE), "--out", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_protocol(tmp_path_factory):
+    """The shipped smoke protocol, SIGKILLed (whole process group) mid-search, then run again to the end."""
+    out = tmp_path_factory.mktemp("protocol") / "out"
+    runs = out / "protocol_smoke" / "runs"
+    process = _protocol_process(out)
+    deadline = time.time() + 900
+    while time.time() < deadline:  # kill once some trials are done and others are mid-training
+        done = list(runs.glob("*/result.json")) if runs.exists() else []
+        started = [d for d in runs.glob("*") if (d / "metrics.csv").exists() and not (d / "result.json").exists()] \
+            if runs.exists() else []
+        if len(done) >= 2 and started:
+            break
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_with = {d.name for d in runs.glob("*") if (d / "result.json").exists()}
+    again = _protocol_process(out)
+    output, _ = again.communicate(timeout=1800)
+    assert again.returncode == 0, output
+    return out / "protocol_smoke", killed_with, output
+
+
+def test_the_killed_protocol_resumes_with_no_trial_run_twice(finished_protocol):
+    import optuna
+
+    from fgan_bench.pruning import open_storage
+
+    sweep_dir, killed_with, output = finished_protocol
+    assert killed_with and "report:" in output
+    storage = open_storage(str(sweep_dir / "study.journal"))  # the study storage lives in the sweep folder
+    summaries = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+    assert set(summaries) == {f"protocol_smoke/{d}/{v}" for d in ("ring8", "mixture1d") for v in ("kl", "reverse_kl")}
+    trial_runs = set()
+    for name in summaries:
+        trials = optuna.load_study(study_name=name, storage=storage).get_trials()
+        budget = [t for t in trials if t.number < 3]
+        assert len(budget) == 3 and all(t.state.name in ("COMPLETE", "PRUNED") for t in budget), name
+        assert all(t.user_attrs.get("surplus") for t in trials if t.number >= 3)  # never run
+        for trial in budget:
+            trial_runs.add(trial.user_attrs["run_id"])
+            if trial.state.name == "PRUNED":  # recorded with its step, in the study and in the run
+                result = json.loads((sweep_dir / "runs" / trial.user_attrs["run_id"] / "result.json").read_text())
+                assert result["status"] == "pruned" and result["pruned"]["step"] == trial.last_step
+    run_dirs = {d.name for d in (sweep_dir / "runs").iterdir()}
+    assert trial_runs <= run_dirs and len(run_dirs) <= len(trial_runs) + 4 * 2  # trials + confirmation seeds only
+    for directory in (sweep_dir / "runs").iterdir():
+        assert (directory / "result.json").exists(), directory.name
+        steps = pd.read_csv(directory / "metrics.csv")["step"].tolist()
+        assert steps == sorted(set(steps)), directory.name  # resumed runs have no step trained twice
+    results = pd.read_csv(sweep_dir / "results.csv")
+    assert not results.duplicated(["run_id", "metric"]).any()
+    confirm = results[results["phase"] == "confirm"].drop_duplicates("run_id")
+    assert set(confirm["seed"]) == {1, 2} and len(confirm) == 8  # best of each study × 2 fresh seeds
+
+
+def test_protocol_writes_expected_max_and_trials(finished_protocol):
+    sweep_dir = finished_protocol[0]
+    table = pd.read_csv(sweep_dir / "expected_max.csv")
+    assert list(table.columns) == ["dataset", "divergence", "metric", "budget", "expected_best", "spread"]
+    assert set(table["metric"]) == {"true_jensen_shannon"}
+    trials = pd.read_csv(sweep_dir / "trials.csv")
+    for (dataset, divergence), curve in table.groupby(["dataset", "divergence"]):
+        scores = trials[(trials["dataset"] == dataset) & (trials["divergence"] == divergence)]["value"].dropna()
+        curve = curve.set_index("budget")["expected_best"]
+        assert curve[1] == pytest.approx(scores.mean()) and curve.is_monotonic_decreasing  # lower is better
+        assert curve[len(scores)] >= scores.min()
+
+
+def test_protocol_report_answers_first(finished_protocol):
+    import html as html_module
+
+    sweep_dir = finished_protocol[0]
+    html = html_module.unescape((sweep_dir / "report.html").read_text())
+    answer = html[html.index('<section id="answer">'):html.index("</section>")]
+    for dataset in ("ring8", "mixture1d"):
+        assert f"On {dataset}, " in answer and "is best by true_jensen_shannon (lower is better)" in answer
+    assert answer.count("n = 2 seeds") >= 2 and "3 random-search trials per divergence" in answer
+    assert "2 fresh seeds" in answer
+    assert html.index('id="answer"') < html.index('id="expected-max"') < html.index('id="dataset-ring8"')
+    assert 'href="expected_max.csv"' in html and 'href="trials.csv"' in html and "table.sortable" in html
+    assert "± 0" not in html and "http://" not in html and "https://" not in html
+    answer_table = pd.read_csv(sweep_dir / "answer.csv")
+    assert (answer_table.groupby("dataset")["verdict"].first() == "best").all()
+
+
+def test_a_report_with_no_finished_run_says_so(tmp_path, capsys):
+    path = tmp_path / "p.toml"
+    path.write_text(HEAD + "[defaults]\nsteps = 100\n")
+    from fgan_bench.sweeps.report import write_report
+    from fgan_bench.sweeps.sweep import write_sweep_state
+
+    sweep = load_sweep(path)
+    write_sweep_state(sweep, sweep.resolved_configs(), tmp_path / "p")
+    html = write_report(tmp_path / "p").read_text()
+    assert 'id="no-answer"' in html and "No finished run" in html and "1 unfinished" in html
+
+
+def test_the_progress_line_counts_outcomes_with_elapsed_time_and_eta(capsys):
+    from fgan_bench.sweeps.progress import Progress
+
+    progress = Progress(5, initial=1)
+    progress.update({"run_id": "a", "status": "completed"})
+    progress.update({"run_id": "b", "status": "pruned"})
+    progress.update({"run_id": "c", "status": "failed", "reason": "RuntimeError: boom"})
+    line = str(progress.bar)
+    progress.close()
+    assert "4/5" in line and "completed=1 pruned=1 diverged=0 failed=1" in line
+    assert "<" in line  # elapsed<remaining (the ETA)
+    assert "c: failed (RuntimeError: boom)" in capsys.readouterr().err
+
+
+def test_trials_are_drawn_by_their_number_shared_and_never_beyond_the_budget(tmp_path):
+    from fgan_bench.sweeps.protocol import _Search, load_protocol
+
+    path = tmp_path / "p.toml"
+    path.write_text(
+        HEAD + "[defaults]\nsteps = 100\nlog_every = 50\n[search]\ntrials = 2\nsampler = 'tpe'\n[search.space]\n"
+        "generator_lr = { log_uniform = [1e-5, 1e-2] }\ncritic_lr = { same_as = 'generator_lr' }\n"
+        "objective = { choice = ['saddle', 'nonsaturating'] }\n"
+    )
+    sweep = load_sweep(path)
+    protocol, pair = load_protocol(sweep), ("ring8", "kl")
+
+    def process(name):  # one `sweep` process's view of the study storage `name`
+        return _Search(sweep, protocol, tmp_path / name, str(tmp_path / f"{name}.journal"), [pair])
+
+    first = process("a")
+    drawn = [first.ask(pair) for _ in range(2)]
+    assert [number for number, _ in drawn] == [0, 1]
+    assert all(1e-5 <= c.generator_lr <= 1e-2 and c.critic_lr == c.generator_lr for _, c in drawn)
+    assert drawn[0][1].run_id != drawn[1][1].run_id
+    again = process("b")  # a fresh study: the same draws (seeded by protocol seed, study and trial number)
+    assert [again.ask(pair)[1].run_id for _ in range(2)] == [c.run_id for _, c in drawn]
+    second = process("a")  # a second process on the same study: the budget is spent
+    assert second.ask(pair) is None
+    trials = second.studies[pair].get_trials()
+    assert len(trials) == 3 and trials[2].user_attrs["surplus"] and trials[2].state.name == "FAIL"
+    # Nobody trains trial 0 or 1 (no run lock held): the second process may take them over.
+    assert second.claim(pair, set())[0] == 0 and second.claim(pair, {drawn[0][1].run_id})[0] == 1
+    for number, config in drawn:
+        second.tell(pair, number, config, {"status": "failed"})
+    assert second.claim(pair, set()) == "done"
