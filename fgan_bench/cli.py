@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     given = {name: getattr(args, name) for name in OPTIONS if hasattr(args, name)}
     directory = None
     if args.resume:
-        ignored = [f"--{n.replace('_', '-')}" for n in given] + [
+        ignored = [f"--{n.replace('_', '-')}" for n in given if OPTIONS[n].cli] + [
             flag for flag, value in (("--config", args.config), ("--out", args.out), ("--overwrite", args.overwrite))
             if value
         ]

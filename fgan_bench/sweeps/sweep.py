@@ -16,6 +16,7 @@ from pathlib import Path
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.sweeps.definition import load_sweep
+from fgan_bench.sweeps.execute import SweepInterrupted
 from fgan_bench.sweeps.state import write_sweep_state
 
 
@@ -84,7 +85,11 @@ def run_sweep(
         detail = f" ({outcome['reason']})" if outcome.get("reason") else ""
         print(f"[{finished}/{len(todo)}] {outcome['run_id']}: {outcome['status']}{detail}", flush=True)
 
-    outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress)
+    try:
+        outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress)
+    except SweepInterrupted as interrupted:
+        _print_interrupted(sweep.name, sweep_dir, interrupted)
+        raise KeyboardInterrupt from None
     failed = [o for o in outcomes if o["status"] == "failed"]
     print(
         f"sweep {sweep.name}: {len(outcomes)} run(s) in {time.perf_counter() - started:.0f} s; {len(failed)} failed",
@@ -97,3 +102,16 @@ def run_sweep(
     for outcome in failed:
         print(f"failed: {outcome['run_id']}: {outcome['reason']}", file=sys.stderr)
     return len(failed)
+
+
+def _print_interrupted(name: str, sweep_dir: Path, interrupted: SweepInterrupted) -> None:
+    """What a Ctrl-C left: the runs finished in this session, and those pending (to stderr)."""
+    finished = ", ".join(f"{o['run_id']} ({o['status']})" for o in interrupted.outcomes) or "none"
+    pending = [c.run_id for c in interrupted.pending]
+    shown = ", ".join(pending[:10]) + (f" and {len(pending) - 10} more" if len(pending) > 10 else "")
+    print(
+        f"sweep {name} interrupted: finished this time: {finished}; pending ({len(pending)}): {shown or 'none'}. "
+        f"Their checkpoints stay in {sweep_dir / 'runs'}; the same command continues them.",
+        file=sys.stderr,
+        flush=True,
+    )
