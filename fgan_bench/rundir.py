@@ -120,8 +120,9 @@ def make_directory(path: str | os.PathLike) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise FganBenchError(f"cannot create folder {path}: a file of that name is in the way; "
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        raise FganBenchError(f"cannot create folder {path}: {blocking} is a file of that name in the way; "
                              f"choose another --out") from None
     except OSError as error:
         raise write_error(path, error) from None

@@ -369,7 +369,7 @@ def test_a_worker_killed_from_outside_fails_its_run_and_the_sweep_goes_on(tmp_pa
     from fgan_bench import rundir
     from fgan_bench.sweeps.execute import execute
 
-    victim, other = _tiny("kl", 50_000), _tiny("gan", 1000)
+    victim, other = _tiny("kl", 50_000), _tiny("gan", 100)
     victim_dir = rundir.run_path(tmp_path, victim.run_id)
 
     def kill_its_worker():  # as the out-of-memory killer does, once the run is training
@@ -384,7 +384,7 @@ def test_a_worker_killed_from_outside_fails_its_run_and_the_sweep_goes_on(tmp_pa
     failure = json.loads((victim_dir / rundir.FAILURE).read_text())
     assert failure["signal"] == signal.SIGKILL and "killed by SIGKILL" in failure["reason"]
     assert outcomes[other.run_id]["status"] == "completed"  # taken down with the pool, run again
-    assert json.loads((rundir.run_path(tmp_path, other.run_id) / rundir.RESULT).read_text())["steps"] == 1000
+    assert json.loads((rundir.run_path(tmp_path, other.run_id) / rundir.RESULT).read_text())["steps"] == 100
 
 
 @pytest.mark.slow
@@ -538,7 +538,7 @@ def test_write_errors_name_the_file_and_the_fix(tmp_path):
         rundir.write_atomically(target, fill)
     assert target.read_text() == '{"status": "completed"}' and [p.name for p in tmp_path.iterdir()] == ["result.json"]
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(fgan_bench.FganBenchError, match="a file of that name is in the way"):
+    with pytest.raises(fgan_bench.FganBenchError, match="is a file of that name in the way"):
         rundir.make_directory(tmp_path / "a-file")
 
 
@@ -587,3 +587,85 @@ def test_check_divergence_prints_a_failing_members_full_report(capsys):
     assert cli.main(["check-divergence", "alpha:1e308"]) == cli.EXIT_CHECK_FAILED
     out = capsys.readouterr().out
     assert "FAIL" in out and "check(s) FAILED" in out and len(out.splitlines()) > 5
+
+
+# --- no traceback for any bad input of issue 9 ----------------------------------------------------------------------
+
+def _damage(trained, tmp_path, what):
+    """A copy of the finished run with one thing damaged; returns its path."""
+    import shutil
+
+    directory = pathlib.Path(shutil.copytree(trained, tmp_path / "damaged"))
+    if what != "result":
+        (directory / "result.json").unlink()
+    if what == "truncated checkpoint":
+        (directory / "checkpoint.weights.h5").write_bytes((directory / "checkpoint.weights.h5").read_bytes()[:300])
+    elif what == "checkpoint folder":
+        (directory / "checkpoint.weights.h5").unlink()
+        (directory / "checkpoint.weights.h5").mkdir()
+    elif what == "other architecture":
+        config = json.loads((directory / "config.json").read_text())
+        (directory / "config.json").write_text(json.dumps({**config, "width": 16}))
+    elif what == "config":
+        (directory / "config.json").write_text("{not json")
+    elif what == "config list":
+        (directory / "config.json").write_text("[1, 2]")
+    elif what == "metrics":
+        (directory / "metrics.csv").write_text('a,b\n"1,2\n\x00\x01')
+    return directory
+
+
+SWEEP_BASE = "[sweep]\ndatasets = ['ring8']\ndivergences = ['kl']\n"
+#: (argv with {run}/{tmp} placeholders, what the run directory needs, words in the one line)
+BAD_INPUTS = [
+    (["run", "--divergence", "kl", "--seed", "-1"], None, "--seed: must be in [0, 2**32)"),
+    (["run", "--divergence", "kl", "--seed", "4294967296"], None, "--seed: must be in [0, 2**32)"),
+    (["run", "--divergence", "kl", "--width", "0"], None, "--width: must be positive"),
+    (["run", "--divergence", "kl", "--depth", "-1"], None, "--depth: must be ≥ 0"),
+    (["run", "--divergence", "kl", "--critic-lr", "inf"], None, "--critic-lr: must be a finite number"),
+    (["run", "--divergence", "kl", "--critic-lr", "-1e-3"], None, "--critic-lr: must be positive"),
+    (["run", "--divergence", "kl", "--beta1", "nan"], None, "--beta1"),
+    (["run", "--divergence", "kl", "--beta1", "5"], None, "--beta1: must be in [0, 1)"),
+    (["run", "--divergence", "kl", "--beta2", "-1"], None, "--beta2: must be in [0, 1)"),
+    (["run", "--divergence", "alpha:1e308"], None, "convexity failed"),
+    (["run", "--divergence", "kl", "--dataset", "mixture1d:sigma1=abc"], None, "sigma1 expects a number"),
+    (["run", "--divergence", "kl", "--num-samples", "1"], None, "no metric can evaluate this run"),
+    (["run", "--divergence", "kl", "--out", "{tmp}/a-file"], None, "is a file of that name in the way"),
+    (["run", "--resume", "{tmp}/nowhere"], None, "no such run directory"),
+    (["run", "--resume", "{run}", "--steps", "10"], "truncated checkpoint", "it takes no --steps"),
+    (["run", "--resume", "{run}"], "truncated checkpoint", "checkpoint.weights.h5 cannot be loaded"),
+    (["run", "--resume", "{run}"], "checkpoint folder", "is not a checkpoint file"),
+    (["run", "--resume", "{run}"], "other architecture", "from another architecture"),
+    (["run", "--resume", "{run}"], "config", "config.json cannot be read"),
+    (["run", "--resume", "{run}"], "config list", "config.json is damaged"),
+    (["run", "--resume", "{run}"], "metrics", "metrics.csv is damaged"),
+    (["evaluate", "{run}"], "truncated checkpoint", "cannot be loaded"),
+    (["evaluate", "{run}"], "checkpoint folder", "is not a run directory with a checkpoint"),
+    (["evaluate", "{run}"], "other architecture", "from another architecture"),
+    (["evaluate", "{run}"], "config", "config.json cannot be read"),
+    (["evaluate", "{run}", "--metrics", "parzen"], "result", "parzen does not apply to dataset 'ring8'"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE + "name = '..'\n", "name: expected a folder"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE + "[defaults]\ncritic_lr = 'fast'\n", "critic_lr"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE + "seeds = [true]\n", "seeds: expected"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE.encode() + b"description = '\xe9'\n", "not UTF-8"),
+    (["sweep", "{tmp}/bad.toml", "--out", "{tmp}/a-file"], SWEEP_BASE, "is a file of that name in the way"),
+    (["report", "{tmp}"], None, "is not a sweep folder"),
+]
+
+
+@pytest.mark.parametrize(("argv", "setup", "words"), BAD_INPUTS, ids=[" ".join(c[0]) + f" [{c[1]!s:.20}]"
+                                                                      for c in BAD_INPUTS])
+def test_no_bad_input_prints_a_traceback(trained, tmp_path, capsys, monkeypatch, argv, setup, words):
+    from fgan_bench import cli
+
+    monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
+    (tmp_path / "a-file").write_text("")
+    run = _damage(trained, tmp_path, setup) if isinstance(setup, str) and "[sweep]" not in setup else None
+    if isinstance(setup, bytes | str) and run is None:
+        (tmp_path / "bad.toml").write_bytes(setup if isinstance(setup, bytes) else setup.encode())
+    status = cli.main([a.format(run=run, tmp=tmp_path) for a in argv])
+    captured = capsys.readouterr()
+    line = _one_line_error(status, captured.err)
+    assert words in line
+    if run is not None and setup != "result":
+        assert not (run / "result.json").exists()  # nothing trained or evaluated
