@@ -39,6 +39,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,12 @@ def load_checkpoint(model, path: str | os.PathLike) -> None:
     if not path.is_file():
         raise FganBenchError(f"{path} is not a checkpoint file; move it away and pass --overwrite to start afresh")
     try:
-        model.load_weights(path)
+        with warnings.catch_warnings(record=True) as caught:  # Keras warns, per layer, before it raises
+            warnings.simplefilter("always")
+            model.load_weights(path)
+        skipped = [str(w.message) for w in caught if "freshly-initialized" in str(w.message)]
+        if skipped:
+            raise ValueError(skipped[0])
     except Exception as error:  # noqa: BLE001 - h5py, Keras and TF each raise their own
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         raise FganBenchError(
