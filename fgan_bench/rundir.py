@@ -104,7 +104,9 @@ def write_error(path: str | os.PathLike, error: OSError) -> FganBenchError:
     if _is_disk_full(error):
         folder = path.parent if path.parent.exists() else Path(".")
         try:
-            free = f"{os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize / 2**20:.0f} MiB free"
+            stats = os.statvfs(folder)
+            kib = stats.f_bavail * stats.f_frsize / 1024
+            free = f"{kib / 1024:.0f} MiB free" if kib >= 1024 else f"{kib:.0f} KiB free"
         except OSError:
             free = "free space unknown"
         return FganBenchError(

@@ -534,7 +534,7 @@ def test_write_errors_name_the_file_and_the_fix(tmp_path):
         temporary.write_text("{")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(fgan_bench.FganBenchError, match=r"^disk full writing .*result.json .*MiB free"):
+    with pytest.raises(fgan_bench.FganBenchError, match=r"^disk full writing .*result.json .*[KM]iB free"):
         rundir.write_atomically(target, fill)
     assert target.read_text() == '{"status": "completed"}' and [p.name for p in tmp_path.iterdir()] == ["result.json"]
     (tmp_path / "a-file").write_text("")
