@@ -606,6 +606,9 @@ def _damage(trained, tmp_path, what):
     elif what == "other architecture":
         config = json.loads((directory / "config.json").read_text())
         (directory / "config.json").write_text(json.dumps({**config, "width": 16}))
+    elif what == "one sample":
+        config = json.loads((directory / "config.json").read_text())
+        (directory / "config.json").write_text(json.dumps({**config, "num_samples": 1}))
     elif what == "config":
         (directory / "config.json").write_text("{not json")
     elif what == "config list":
@@ -636,6 +639,7 @@ BAD_INPUTS = [
     (["run", "--resume", "{run}"], "truncated checkpoint", "checkpoint.weights.h5 cannot be loaded"),
     (["run", "--resume", "{run}"], "checkpoint folder", "is not a checkpoint file"),
     (["run", "--resume", "{run}"], "other architecture", "from another architecture"),
+    (["run", "--resume", "{run}"], "one sample", "no metric can evaluate this run"),  # never a crash at the end
     (["run", "--resume", "{run}"], "config", "config.json cannot be read"),
     (["run", "--resume", "{run}"], "config list", "config.json is damaged"),
     (["run", "--resume", "{run}"], "metrics", "metrics.csv is damaged"),
