@@ -239,8 +239,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     if names:
         from fgan_bench import rundir
-        from fgan_bench.metrics import check_metric_names
+        from fgan_bench.metrics import check_metric_names, get_metric
 
+        for name in names:
+            get_metric(name)  # a mistyped name first, with the closest known ones
         config = rundir.read_config(args.run_dir)
         plugins.load_plugins(config.plugins)
         # Unknown metrics, and metrics that do not apply to the run's data, fail here, before TensorFlow starts.
