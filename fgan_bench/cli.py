@@ -88,7 +88,8 @@ def _check_divergence(args: argparse.Namespace) -> int:
     if args.all:
         items = [entry.item for entry in divergences.divergence_entries()]
     elif args.specs:
-        items = [divergences.get_divergence(spec) for spec in args.specs]
+        # Unvalidated: a failing family member gets its full report here, not a one-line refusal.
+        items = [divergences.get_divergence(spec, validated=False) for spec in args.specs]
     else:
         raise FganBenchError("check-divergence needs a SPEC (e.g. 'kl' or 'alpha:0.5') or --all")
     reports = [report for item in items for report in divergences.validate(item)]
@@ -152,9 +153,9 @@ def _add_run_parser(commands) -> None:
     output = groups.setdefault("output", run_parser.add_argument_group("output"))
     output.add_argument("--config", metavar="CONFIG_JSON",
                         help="start from a stored config.json (or run directory); other flags override it")
-    output.add_argument("--out", default="reports", help="output root; runs go to OUT/runs/<run-id>/ "
-                        "(default: reports)")
-    output.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
+    output.add_argument("--out", help="output root; runs go to OUT/runs/<run-id>/ (default: reports)")
+    output.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint, "
+                        "in RUN_DIR itself, with the options stored there (no other run option is taken)")
     output.add_argument("--overwrite", action="store_true", help="start afresh over an existing run directory")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_plugins_option(run_parser, default=argparse.SUPPRESS)
@@ -172,14 +173,26 @@ def _stored_config(path: str | Path):
 
 def _run(args: argparse.Namespace) -> int:
     from fgan_bench.config import OPTIONS, RunConfig
-    from fgan_bench.runner import run
+    from fgan_bench.runner import check_samples, run, run_directory
 
     given = {name: getattr(args, name) for name in OPTIONS if hasattr(args, name)}
+    directory = None
     if args.resume:
+        ignored = [f"--{n.replace('_', '-')}" for n in given if OPTIONS[n].cli] + [
+            flag for flag, value in (("--config", args.config), ("--out", args.out), ("--overwrite", args.overwrite))
+            if value
+        ]
+        if ignored:
+            raise FganBenchError(
+                f"--resume continues {args.resume} with the options stored in its config.json; "
+                f"it takes no {', '.join(ignored)}: to change them start a new run with --config {args.resume}"
+            )
         directory = Path(args.resume)
+        if not directory.is_dir():
+            raise FganBenchError(f"--resume {directory}: no such run directory")
         config = _stored_config(directory)
         plugins.load_plugins(config.plugins)
-        out = directory.parent.parent
+        out = directory.parent
     else:
         base = {}
         if args.config:
@@ -194,12 +207,13 @@ def _run(args: argparse.Namespace) -> int:
                 "run needs --divergence SPEC, e.g. --divergence reverse_kl (see: python -m fgan_bench list divergences)"
             )
         config = RunConfig.from_dict(values)
-        out = args.out
-    config.resolved()  # bad options fail here, before TensorFlow starts
+        out = args.out or "reports"
+    resolved, dataset = config.resolved_with_dataset()  # bad options fail here, before TensorFlow starts
+    check_samples(resolved, dataset)
+    directory = directory or run_directory(resolved, out)
     import_tensorflow_quietly()
     result = run(config, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
-                 announce=True)
-    directory = Path(out) / "runs" / result["run_id"]
+                 announce=True, directory=directory)
     if result.get("already_done"):
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
     quality = _summary(result.get("quality", {}), divergences.get_divergence(config.divergence).spec)
@@ -227,10 +241,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise FganBenchError(f"--samples must be at least 2, got {args.samples}")
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     if names:
-        from fgan_bench.metrics import get_metric
+        from fgan_bench import rundir
+        from fgan_bench.metrics import check_metric_names, get_metric
 
         for name in names:
-            get_metric(name)  # unknown names fail here, before TensorFlow starts
+            get_metric(name)  # a mistyped name first, with the closest known ones
+        config = rundir.read_config(args.run_dir)
+        plugins.load_plugins(config.plugins)
+        # Unknown metrics, and metrics that do not apply to the run's data, fail here, before TensorFlow starts.
+        check_metric_names(names, config.dataset)
     import_tensorflow_quietly()
     evaluation = evaluate_run(args.run_dir, metrics=names, num_samples=args.samples)
     rows = [["metric", "value"]] + [[k, f"{v:.6g}"] for k, v in evaluation["metrics"].items()]

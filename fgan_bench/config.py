@@ -21,6 +21,7 @@ from typing import Any
 
 from fgan_bench import distribute, losses
 from fgan_bench.datasets import Dataset, get_dataset
+from fgan_bench.datasets.fingerprint import run_id_label
 from fgan_bench.divergences import get_divergence
 from fgan_bench.errors import ConfigError, FganBenchError
 from fgan_bench.models.base import MODEL_OPTIONS
@@ -319,10 +320,15 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """``<dataset>-<divergence>-s<seed>-<hash of the whole config>``: stable, readable, unique."""
+        """``<dataset>-<divergence>-s<seed>-<hash of the whole config>``: stable, readable, unique.
+
+        The dataset part is :func:`~fgan_bench.datasets.fingerprint.run_id_label`: a user data
+        file appears as its stem and a fingerprint of its content (never its whole path), so a
+        changed file at the same path is a new run and the folder name stays short.
+        """
         identity = {k: v for k, v in self.to_dict().items() if OPTIONS[k].identity}
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
-        readable = f"{self.dataset}-{self.divergence}-s{self.seed}"
+        readable = f"{run_id_label(self.dataset)}-{self.divergence}-s{self.seed}"
         return re.sub(r"[^A-Za-z0-9_.\-]+", "_", readable.replace(":", "_").replace("=", "-")) + f"-{digest}"
 
 

@@ -39,8 +39,10 @@ def evaluate_generator(
     metrics=None,
     cache_dir=None,
     timings: dict[str, float] | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """The metrics for these samples of ``gan``'s generator, with its critic and exact density."""
+    """The metrics for these samples of ``gan``'s generator, with its critic and exact density
+    (``skipped``: filled with the metrics too few samples skip, see :func:`fgan_bench.metrics.evaluate`)."""
     from fgan_bench.metrics import evaluate
     from fgan_bench.models.builtin import exact_density
 
@@ -57,6 +59,7 @@ def evaluate_generator(
         generator_density=exact_density(gan.generator),
         cache_dir=cache_dir,
         timings=timings,
+        skipped=skipped,
     )
 
 
@@ -79,7 +82,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if logs is None or self.every <= 0 or step % self.every:
             return
         self.last_samples, self.last_step = generate(self.model, self.num_samples, self.seed), step
-        logs.update(evaluate_generator(self.model, self.dataset, self.last_samples, seed=self.seed))
+        skipped: dict[str, str] = {}  # recorded once, in result.json, from the final evaluation
+        logs.update(evaluate_generator(self.model, self.dataset, self.last_samples, seed=self.seed, skipped=skipped))
 
 
 def evaluate_run(
@@ -103,13 +107,15 @@ def evaluate_run(
     load_plugins(config.plugins)
     config, dataset = config.resolved_with_dataset()
     gan = build_trainer(config, make_strategy("default"), dataset)
-    gan.load_weights(directory / rundir.CHECKPOINT)
+    rundir.load_checkpoint(gan, directory / rundir.CHECKPOINT)
     count = num_samples or config.num_samples
     samples = generate(gan, count, config.seed)
     timings: dict[str, float] = {}
+    skipped: dict[str, str] = {}
     started = time.perf_counter()
     values = evaluate_generator(
-        gan, dataset, samples, seed=config.seed, metrics=metrics, cache_dir=cache_dir, timings=timings
+        gan, dataset, samples, seed=config.seed, metrics=metrics, cache_dir=cache_dir, timings=timings,
+        skipped=skipped,
     )
     evaluation = {
         "run_id": config.run_id,
@@ -117,6 +123,7 @@ def evaluate_run(
         "metrics": values,
         "seconds": time.perf_counter() - started,
         "seconds_per_metric": timings,
+        "skipped": skipped,
     }
     rundir.write_json_atomically(directory / rundir.EVALUATION, evaluation)
     result = rundir.read_result(directory)

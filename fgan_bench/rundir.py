@@ -14,15 +14,32 @@ A run directory ``<out>/runs/<run-id>/`` holds
 Every file is written by :func:`write_atomically` (or its JSON/CSV front ends): the bytes go
 to a temporary file in the same folder, are flushed to disk, then ``os.replace`` puts them
 in place, so a kill at any moment leaves the old file or the new one, never half of one.
-This module is the one place that knows the names and the writing protocol; locks,
-corrupt-file and disk-full handling belong here too.
+This module is the one place that knows the names and the writing protocol, and so the
+one place that handles what goes wrong with them:
+
+* **Disk full, read-only, not a folder.** An :class:`OSError` while writing is one line
+  naming the file and the fix (:func:`write_error`); the temporary file is removed and the
+  previous file stays as it was.
+* **Corrupt files.** A ``result.json`` that does not parse is not a result: the run is not
+  done (:func:`read_result` returns ``None``; :func:`result_problem` says why). Other damaged
+  files (``config.json``, ``metrics.csv``, a checkpoint) are one line naming the file.
+* **One process per run directory.** :func:`run_lock` takes an exclusive ``flock`` on
+  ``<run>/.lock`` and writes the holder (pid, host, command) into it; it dies with its
+  process, so SIGKILL never leaves it held. ``run`` refuses a held lock naming the holder;
+  sweep workers wait for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
+import socket
+import sys
+import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,8 +82,54 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(temporary, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        raise write_error(path, error) from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+#: ``errno`` values that mean "no room left" (h5py often loses the errno: its message says 28).
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    text = str(error)
+    return getattr(error, "errno", None) in _FULL or "No space left" in text or "errno = 28" in text
+
+
+def write_error(path: str | os.PathLike, error: OSError) -> FganBenchError:
+    """The one-line error for an :class:`OSError` while writing ``path`` (disk full, read-only, ...)."""
+    path = Path(path)
+    if _is_disk_full(error):
+        folder = path.parent if path.parent.exists() else Path(".")
+        try:
+            stats = os.statvfs(folder)
+            kib = stats.f_bavail * stats.f_frsize / 1024
+            free = f"{kib / 1024:.0f} MiB free" if kib >= 1024 else f"{kib:.0f} KiB free"
+        except OSError:
+            free = "free space unknown"
+        return FganBenchError(
+            f"disk full writing {path} (the disk holding {folder}: {free}); the previous file is intact: "
+            f"free some space, then run the same command again (a run continues with --resume)"
+        )
+    lines = str(error).strip().splitlines()
+    reason = error.strerror or (lines[-1] if lines else type(error).__name__)
+    return FganBenchError(f"cannot write {path}: {reason}; choose a writable --out")
+
+
+def make_directory(path: str | os.PathLike) -> Path:
+    """``mkdir -p path``; a file in the way or a read-only parent is one line naming it."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        raise FganBenchError(f"cannot create folder {path}: {blocking} is a file of that name in the way; "
+                             f"choose another --out") from None
+    except OSError as error:
+        raise write_error(path, error) from None
+    return path
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
@@ -118,8 +181,8 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def is_done(directory: str | os.PathLike) -> bool:
-    """A run is done exactly when its ``result.json`` exists."""
-    return (Path(directory) / RESULT).is_file()
+    """A run is done exactly when its ``result.json`` exists and reads as a result."""
+    return read_result(directory) is not None
 
 
 def run_path(out: str | os.PathLike, run_id: str) -> Path:
@@ -134,23 +197,146 @@ def read_config(directory: str | os.PathLike):
     directory = Path(directory)
     if not (directory / CONFIG).is_file():
         raise FganBenchError(f"{directory} is not a run directory (no {CONFIG})")
-    return RunConfig.from_dict(read_json(directory / CONFIG))
+    values = read_json(directory / CONFIG)
+    if not isinstance(values, dict):
+        raise FganBenchError(f"{directory / CONFIG} is damaged: expected a JSON object of run options")
+    try:
+        return RunConfig.from_dict(values)
+    except FganBenchError as error:
+        raise FganBenchError(f"{directory / CONFIG} is damaged: {error}") from None
+
+
+def result_problem(directory: str | os.PathLike) -> str | None:
+    """Why an existing ``result.json`` is not a result (unreadable, not JSON, no status), or ``None``."""
+    path = Path(directory) / RESULT
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        return f"{path} is corrupt ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+    if not isinstance(result, dict) or not isinstance(result.get("status"), str):
+        return f"{path} is corrupt (no status)"
+    return None
 
 
 def read_result(directory: str | os.PathLike) -> dict[str, Any] | None:
-    """The run's ``result.json``, or ``None`` while it is not done."""
-    directory = Path(directory)
-    return read_json(directory / RESULT) if is_done(directory) else None
+    """The run's ``result.json``, or ``None`` while it is not done — or when it is corrupt
+    (see :func:`result_problem`): a damaged result is never taken for a finished run."""
+    path = Path(directory) / RESULT
+    if not path.is_file() or result_problem(directory) is not None:
+        return None
+    return json.loads(path.read_text())
+
+
+def read_failure(directory: str | os.PathLike) -> str | None:
+    """The reason recorded in ``failure.json``, or ``None``; a damaged file is named as the reason."""
+    path = Path(directory) / FAILURE
+    if not path.exists():
+        return None
+    try:
+        return str(json.loads(path.read_text())["reason"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"failed; its {path} is damaged"
 
 
 def read_history(directory: str | os.PathLike):
-    """``metrics.csv`` as a DataFrame, or ``None`` when there is none yet."""
+    """``metrics.csv`` as a DataFrame, or ``None`` when there is none yet; a damaged file is one line."""
     import pandas as pd
 
     path = Path(directory) / METRICS
     if not path.exists() or path.stat().st_size == 0:
         return None
-    return pd.read_csv(path)
+    try:
+        history = pd.read_csv(path)
+    except (OSError, ValueError) as error:  # pandas' ParserError and EmptyDataError are ValueErrors
+        raise FganBenchError(f"{path} is damaged ({str(error).strip().splitlines()[-1]}); "
+                             f"move it away to continue without the history") from None
+    if not {"step", "wall_time_s"} <= set(history.columns) or not pd.api.types.is_numeric_dtype(history["step"]):
+        raise FganBenchError(f"{path} is damaged (no numeric step and wall_time_s columns); "
+                             f"move it away to continue without the history")
+    return history
+
+
+def load_checkpoint(model, path: str | os.PathLike) -> None:
+    """``model.load_weights(path)``; a damaged checkpoint, one of another architecture, or a
+    folder in its place is one line naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FganBenchError(f"{path} is not a checkpoint file; move it away and pass --overwrite to start afresh")
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # Keras warns, per layer, before it raises
+            warnings.simplefilter("always")
+            model.load_weights(path)
+        skipped = [str(w.message) for w in caught if "freshly-initialized" in str(w.message)]
+        if skipped:
+            raise ValueError(skipped[0])
+    except Exception as error:  # noqa: BLE001 - h5py, Keras and TF each raise their own
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise FganBenchError(
+            f"{path} cannot be loaded ({type(error).__name__}: {lines[-1] if lines else ''}): it is damaged or "
+            f"from another architecture; move it away and pass --overwrite to start afresh"
+        ) from None
+
+
+_HELD: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
+    """Holds ``<directory>/.lock`` (an exclusive ``flock``) for one process's work on a run.
+
+    ``wait``: block until the holder is gone (sweep workers), or raise a one-line
+    :class:`FganBenchError` naming the directory and the holder (``run``). Re-entrant within
+    a process (a sweep worker holds it around :func:`fgan_bench.runner.run`, which takes it
+    again). The holder — pid, host, start time, command — is written into the lock file.
+    """
+    directory = Path(directory)
+    key = str(directory.resolve())
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    path = directory / LOCK
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise write_error(path, error) from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = lock_holder(directory) or "another process"
+            raise FganBenchError(
+                f"{directory} is in use by {holder}; wait for it to finish (or stop it), then run again"
+            ) from None
+        command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]
+        holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')} ({command})"
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, holder.encode(), 0)
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(key, None)
+    finally:
+        os.close(descriptor)  # releases the flock; the holder text stays, for a post-mortem
+
+
+def lock_holder(directory: str | os.PathLike) -> str | None:
+    """The text the last holder of ``<directory>/.lock`` wrote (``pid N on HOST since ...``)."""
+    try:
+        return (Path(directory) / LOCK).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def lock_holder_pid(directory: str | os.PathLike) -> int | None:
+    holder = lock_holder(directory) or ""
+    return int(holder.split()[1]) if holder.startswith("pid ") and holder.split()[1].isdigit() else None
 
 
 def clear_products(directory: str | os.PathLike) -> None:

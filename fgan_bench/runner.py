@@ -12,6 +12,7 @@ continues it and ends with the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sys
@@ -82,6 +83,8 @@ def run(
     progress: bool = True,
     announce: bool = False,
     callbacks: tuple = (),
+    directory: str | os.PathLike | None = None,
+    wait: bool = False,
 ) -> dict[str, Any]:
     """Trains one run and returns its result (also written to ``result.json``).
 
@@ -94,29 +97,65 @@ def run(
         announce: print the run's one-line header first.
         callbacks: extra Keras callbacks (e.g. ``keras.callbacks.TensorBoard``), run after
             the run's own (so a checkpoint of an epoch is written before they see it).
+        directory: the run directory itself, instead of ``<out>/runs/<run-id>/`` (``run
+            --resume DIR``: the named directory, wherever it was moved or copied to).
+        wait: if another process holds the run directory's lock, wait for it (sweep
+            workers) instead of refusing in one line naming the holder.
+
+    Raises:
+        FganBenchError: bad options, metrics that cannot run on ``num_samples``, the run
+            directory in use, a damaged checkpoint, disk full, out of memory; each one line.
     """
     config, dataset = config.resolved_with_dataset()
+    skipped = check_samples(config, dataset)
+    if skipped:
+        listed = "; ".join(f"{name} {reason}" for name, reason in skipped.items())
+        print(f"warning: metrics skipped for too few samples: {listed}", file=sys.stderr, flush=True)
     if announce:
         print(describe(config), flush=True)
-    directory = run_directory(config, out)
-    result = rundir.read_result(directory)
-    if result is not None and not overwrite:
-        result["already_done"] = True
-        return result
-    if (directory / rundir.CHECKPOINT).exists() and not (resume or overwrite):
-        raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
+    directory = Path(directory) if directory is not None else run_directory(config, out)
     role = worker_role() if config.strategy == "multiworker" else WorkerRole()
-    if not role.is_chief:  # only the chief writes the run directory (see fgan_bench.multiworker)
+    if not role.is_chief:  # only the chief writes (and locks) the run directory (see fgan_bench.multiworker)
+        result = rundir.read_result(directory)
+        if result is not None and not overwrite:
+            result["already_done"] = True
+            return result
         with scratch_run_directory(role, directory, Path(out), None if overwrite else rundir.CHECKPOINT) as scratch:
-            return _train(config, dataset, scratch, progress=progress, extra_callbacks=tuple(callbacks))
-    if overwrite and directory.exists():
-        rundir.clear_products(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    rundir.write_json_atomically(directory / rundir.CONFIG, config.to_dict())
-    return _train(config, dataset, directory, progress=progress, extra_callbacks=tuple(callbacks))
+            return _train(config, dataset, scratch, progress=progress, extra_callbacks=tuple(callbacks),
+                          skipped=skipped)
+    rundir.make_directory(directory)
+    with rundir.run_lock(directory, wait=wait):
+        result = rundir.read_result(directory)
+        if result is not None and not overwrite:
+            result["already_done"] = True
+            return result
+        if (directory / rundir.CHECKPOINT).exists() and not (resume or overwrite):
+            raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
+        if overwrite:
+            rundir.clear_products(directory)
+        (directory / rundir.FAILURE).unlink(missing_ok=True)
+        rundir.write_json_atomically(directory / rundir.CONFIG, config.to_dict())
+        return _train(config, dataset, directory, progress=progress, extra_callbacks=tuple(callbacks),
+                      skipped=skipped)
 
 
-def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple) -> dict[str, Any]:
+def check_samples(config: RunConfig, dataset) -> dict[str, str]:
+    """Before training (and before TensorFlow starts): ``{metric: reason}`` for the metrics that
+    ``num_samples`` generated examples, or the data's rows, are too few for — skipped, and
+    recorded in ``result.json`` — or a one-line refusal when no metric could run at all."""
+    from fgan_bench.metrics import sample_shortfalls
+
+    short = sample_shortfalls(dataset, config.num_samples)
+    if short and len(short) == len(sample_shortfalls(dataset, 0)):  # with no sample, every metric is short
+        name, reason = next(iter(short.items()))
+        raise FganBenchError(f"no metric can evaluate this run: {name} {reason}; raise --num-samples "
+                             f"or give the data more rows")
+    return short
+
+
+def _train(
+    config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple, skipped: dict[str, str]
+) -> dict[str, Any]:
     import keras
 
     from fgan_bench import callbacks as cb
@@ -133,7 +172,7 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     checkpoint = directory / rundir.CHECKPOINT
     start_step, elapsed_before = 0, 0.0
     if checkpoint.exists():
-        gan.load_weights(checkpoint)
+        rundir.load_checkpoint(gan, checkpoint)
         start_step = steps_done(gan)
         previous = rundir.read_history(directory)
         if previous is not None:
@@ -192,6 +231,15 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     except KeyboardInterrupt:
         print(f"\ninterrupted; the run resumes from its last checkpoint with --resume {directory}", file=sys.stderr)
         raise
+    except OSError as error:  # an append to metrics.csv, TensorBoard's event file: disk full
+        raise rundir.write_error(error.filename or directory, error) from None
+    except Exception as error:
+        if _out_of_memory(error):
+            raise FganBenchError(
+                f"out of memory training with --batch-size {config.batch_size} ({type(error).__name__}); "
+                f"pass a smaller --batch-size, then --resume {directory}"
+            ) from None
+        raise
     train_seconds = time.perf_counter() - started
     steps_trained = steps_done(gan) - start_step
     status = "diverged" if guard.diverged_at is not None else "completed"
@@ -199,7 +247,7 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
     if pruned is not None and status == "completed":
         status = "pruned"
     if status == "diverged" and checkpoint.exists():
-        gan.load_weights(checkpoint)  # samples from the last finite weights
+        rundir.load_checkpoint(gan, checkpoint)  # samples from the last finite weights
     history = rundir.read_history(directory)
     result: dict[str, Any] = {
         "status": status,
@@ -224,7 +272,8 @@ def _train(config: RunConfig, dataset, directory: Path, *, progress: bool, extra
             if not worker_role().is_chief:
                 return result
             gan = _single_process_copy(gan, config, dataset)
-        result.update(_evaluate_samples(gan, dataset, config, directory, board))
+        result.update(_evaluate_samples(gan, dataset, config, directory, board, skipped=skipped))
+        _mark_exploded(result)
     rundir.write_json_atomically(directory / rundir.RESULT, result)
     return result
 
@@ -240,8 +289,35 @@ def _single_process_copy(gan, config: RunConfig, dataset):
     return copy
 
 
-def _evaluate_samples(gan, dataset, config: RunConfig, directory: Path, board=None) -> dict[str, Any]:
-    """Final samples (``samples.npy``, ``samples.png``) and every default metric for them."""
+def _out_of_memory(error: BaseException) -> bool:
+    import tensorflow as tf
+
+    return isinstance(error, MemoryError | tf.errors.ResourceExhaustedError) or "OOM when allocating" in str(error)
+
+
+def _mark_exploded(result: dict[str, Any]) -> None:
+    """A completed run whose final values blew up (NaN, ±inf, or beyond 10⁶: KID 3.8e29) is
+    ``diverged``, with the values that say so (:func:`fgan_bench.metrics.exploded_values`)."""
+    from fgan_bench.metrics import exploded_values
+
+    if result["status"] != "completed":
+        return
+    # The closed-form true_* divergences are unbounded by nature (χ² reaches e^50 against an exact
+    # density) and a NaN evaluation is undefined (mode KL with no mode captured): neither is a blow-up.
+    quality = {k: v for k, v in result.get("quality", {}).items() if not k.startswith("true_") and not math.isnan(v)}
+    final = {**result["final_metrics"], **quality}
+    final.pop("wall_time_s", None)
+    exploded = exploded_values(final)
+    if exploded:
+        result["status"] = "diverged"
+        result["diverged"] = {"step": result["steps"], "exploded": exploded, "reason": "; ".join(exploded.values())}
+
+
+def _evaluate_samples(
+    gan, dataset, config: RunConfig, directory: Path, board=None, *, skipped: dict[str, str]
+) -> dict[str, Any]:
+    """Final samples (``samples.npy``, ``samples.png``) and every default metric for them;
+    ``skipped`` (the metrics too few samples skip, with their reasons) is filled and recorded."""
     from fgan_bench.evaluation import evaluate_generator, generate
     from fgan_bench.models.builtin import exact_density
     from fgan_bench.plotting import plot_samples
@@ -249,16 +325,17 @@ def _evaluate_samples(gan, dataset, config: RunConfig, directory: Path, board=No
     samples = generate(gan, config.num_samples, config.seed)
     rundir.write_array_atomically(directory / rundir.SAMPLES, samples)
     if not np.all(np.isfinite(samples)):
-        return {"samples_finite": False}
+        return {"samples_finite": False, "skipped_metrics": skipped}
     title = f"{config.divergence} on {config.dataset}, {config.steps} steps, seed {config.seed}"
     plot_samples(samples, dataset, directory / rundir.SAMPLES_FIGURE, title=title)
     timings: dict[str, float] = {}
-    quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings)
+    quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings, skipped=skipped)
     if dataset.modes is not None:
         quality["modes_total"] = len(dataset.modes)
     if board is not None:
         board.write_evaluation(config.steps, samples, quality)
-    result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings}
+    result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings,
+              "skipped_metrics": skipped}
     density = exact_density(gan.generator)
     if density is not None:  # the linear generator's learned θ = (μ, σ)
         result["generator_density"] = {"mean": density.mean.tolist(), "std": np.abs(density.std).tolist()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
@@ -340,3 +341,335 @@ def test_a_family_member_must_pass_the_validator_before_a_run(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert status == cli.EXIT_USAGE and "convexity failed" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+# --- sweeps under faults ------------------------------------------------------------------------------------------
+
+def _tiny(divergence, steps, **extra):
+    from fgan_bench.config import RunConfig
+
+    options = dict(steps=steps, log_every=50, steps_per_execution=50, width=8, batch_size=32, num_samples=200)
+    return RunConfig(divergence=divergence, **{**options, **extra}).resolved()
+
+
+def _wait_for(predicate, what, timeout=300):
+    import time
+
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_from_outside_fails_its_run_and_the_sweep_goes_on(tmp_path):
+    import signal
+    import threading
+
+    from fgan_bench import rundir
+    from fgan_bench.sweeps.execute import execute
+
+    victim, other = _tiny("kl", 50_000), _tiny("gan", 100)
+    victim_dir = rundir.run_path(tmp_path, victim.run_id)
+
+    def kill_its_worker():  # as the out-of-memory killer does, once the run is training
+        _wait_for(lambda: (victim_dir / rundir.CHECKPOINT).exists(), "a checkpoint")
+        os.kill(rundir.lock_holder_pid(victim_dir), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_its_worker, daemon=True)
+    killer.start()
+    outcomes = {o["run_id"]: o for o in execute([victim, other], tmp_path, jobs=2)}
+    killer.join()
+    assert outcomes[victim.run_id]["status"] == "failed" and "SIGKILL" in outcomes[victim.run_id]["reason"]
+    failure = json.loads((victim_dir / rundir.FAILURE).read_text())
+    assert failure["signal"] == signal.SIGKILL and "killed by SIGKILL" in failure["reason"]
+    assert outcomes[other.run_id]["status"] == "completed"  # taken down with the pool, run again
+    assert json.loads((rundir.run_path(tmp_path, other.run_id) / rundir.RESULT).read_text())["steps"] == 100
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_within_seconds_and_says_what_is_pending(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "sweep.toml").write_text(
+        "[sweep]\nname = 'long'\ndatasets = ['ring8']\ndivergences = ['kl', 'gan']\n"
+        "[defaults]\nsteps = 50000\nlog_every = 50\nwidth = 8\nbatch_size = 32\n"
+    )
+    runs = tmp_path / "out" / "long" / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fgan_bench", "sweep", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=_environment(),
+    )
+    _wait_for(lambda: process.poll() is not None or list(runs.glob("*/checkpoint.weights.h5")), "a checkpoint")
+    assert process.poll() is None, process.communicate()
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    interrupted = time.time()
+    out, err = process.communicate(timeout=120)
+    seconds = time.time() - interrupted
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "sweep long interrupted" in err and "pending (2)" in err, err
+    assert list(runs.glob("*/checkpoint.weights.h5")) and not list(runs.glob("*/result.json"))
+    assert seconds < 60, f"took {seconds:.0f} s to stop"  # a run alone trains for minutes
+
+
+# --- runs under faults and bad input --------------------------------------------------------------------------------
+
+TINY_RUN = ["--steps", "100", "--log-every", "50", "--steps-per-execution", "50", "--width", "8", "--batch-size", "32",
+            "--num-samples", "3", "--quiet"]
+
+
+def _one_line_error(status, err):
+    lines = [line for line in err.strip().splitlines() if not line.startswith("warning:")]
+    assert status not in (0, None) and len(lines) == 1 and "Traceback" not in err, (status, err)
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished tiny run (ring8, kl, 100 steps): its directory."""
+    from fgan_bench import cli
+
+    out = tmp_path_factory.mktemp("trained")
+    assert cli.main(["run", "--divergence", "kl", *TINY_RUN, "--out", str(out)]) == 0
+    (directory,) = (out / "runs").iterdir()
+    return directory
+
+
+def _unfinished_copy(trained, tmp_path, name="copy"):
+    import shutil
+
+    directory = shutil.copytree(trained, tmp_path / "elsewhere" / name)
+    (directory / "result.json").unlink()
+    return directory
+
+
+def test_resume_continues_the_named_directory_wherever_it_was_moved(trained, tmp_path, capsys):
+    from fgan_bench import cli, rundir
+    from fgan_bench.sweeps.results import run_record
+
+    moved = _unfinished_copy(trained, tmp_path, "renamed-run")
+    history = rundir.read_history(moved)
+    rundir.write_csv_atomically(history[history["step"] <= 50], moved / "metrics.csv")
+    capsys.readouterr()
+    assert cli.main(["run", "--resume", str(moved), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"run directory: {moved}" in out
+    result = json.loads((moved / "result.json").read_text())
+    assert result["status"] == "completed" and result["steps"] == 100
+    assert result["skipped_metrics"]["precision_recall"].startswith("needs at least 4 generated examples")
+    assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == ["renamed-run"]  # no new run anywhere
+    assert not (tmp_path / "runs").exists()
+    # A corrupt result.json is not a result: not done, named at report time, redone by --resume.
+    (moved / "result.json").write_text('{"status": "compl')
+    assert not rundir.is_done(moved)
+    record, metrics = run_record(moved, rundir.read_config(moved))
+    assert record["status"] == "unfinished" and "result.json is corrupt" in record["reason"] and not metrics
+    assert cli.main(["run", "--resume", str(moved), "--quiet"]) == 0
+    assert rundir.read_result(moved)["status"] == "completed"
+    # Other options beside --resume are refused, named.
+    status = cli.main(["run", "--resume", str(moved), "--steps", "200", "--out", "x"])
+    line = _one_line_error(status, capsys.readouterr().err)
+    assert "it takes no --steps, --out" in line and "--config" in line
+
+
+def test_a_run_directory_in_use_is_refused_naming_the_holder(trained, tmp_path, capsys):
+    from fgan_bench import cli, rundir
+
+    directory = _unfinished_copy(trained, tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from fgan_bench import rundir\n"
+         "with rundir.run_lock(sys.argv[1], wait=False):\n    print('held', flush=True); time.sleep(120)",
+         str(directory)], stdout=subprocess.PIPE, text=True, env=_environment())
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        status = cli.main(["run", "--resume", str(directory)])
+        line = _one_line_error(status, capsys.readouterr().err)
+        assert f"{directory} is in use by pid {holder.pid}" in line
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not rundir.is_done(directory)
+
+
+def test_disk_full_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from fgan_bench import cli, rundir
+    from fgan_bench.trainer import FGAN, steps_done
+
+    real_save = FGAN.save_weights
+    calls = []
+
+    def save_then_fill_the_disk(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:
+            return real_save(self, path, *args, **kwargs)
+        pathlib.Path(path).write_bytes(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FGAN, "save_weights", save_then_fill_the_disk)
+    status = cli.main(["run", "--divergence", "kl", *TINY_RUN, "--out", str(tmp_path)])
+    line = _one_line_error(status, capsys.readouterr().err)
+    (directory,) = (tmp_path / "runs").iterdir()
+    assert f"disk full writing {directory / 'checkpoint.weights.h5'}" in line and "free some space" in line
+    assert not list(directory.glob(".*.tmp*"))  # the temporary file is removed
+    from fgan_bench.distribute import make_strategy
+    from fgan_bench.trainer import build_trainer
+
+    gan = build_trainer(rundir.read_config(directory).resolved(), make_strategy("default"))
+    rundir.load_checkpoint(gan, directory / "checkpoint.weights.h5")  # the previous checkpoint is intact
+    assert steps_done(gan) == 50
+
+
+def test_write_errors_name_the_file_and_the_fix(tmp_path):
+    import errno
+
+    from fgan_bench import rundir
+
+    target = tmp_path / "result.json"
+    target.write_text('{"status": "completed"}')
+
+    def fill(temporary):
+        temporary.write_text("{")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(fgan_bench.FganBenchError, match=r"^disk full writing .*result.json .*[KM]iB free"):
+        rundir.write_atomically(target, fill)
+    assert target.read_text() == '{"status": "completed"}' and [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(fgan_bench.FganBenchError, match="is a file of that name in the way"):
+        rundir.make_directory(tmp_path / "a-file")
+
+
+def test_out_of_memory_is_one_line_suggesting_a_smaller_batch(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from fgan_bench.runner import run
+
+    class Exhaust(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[4096,4096]")
+
+    with pytest.raises(fgan_bench.FganBenchError, match=r"out of memory training with --batch-size 32 .* smaller"):
+        run(_tiny("kl", 100), tmp_path, progress=False, callbacks=(Exhaust(),))
+
+
+def test_exploded_final_values_mark_the_run_diverged():
+    from fgan_bench.runner import _mark_exploded
+
+    sane = {"status": "completed", "steps": 100, "final_metrics": {"critic_loss": 0.3, "wall_time_s": 2e7},
+            "quality": {"mmd2": 0.1, "mode_kl": float("nan"), "true_pearson": 5e21}}
+    _mark_exploded(sane)  # an undefined metric and an unbounded true divergence are no blow-up
+    assert sane["status"] == "completed"
+    blown = {**sane, "quality": {"mmd2": 0.1, "kid": 3.8e29}}
+    _mark_exploded(blown)
+    assert blown["status"] == "diverged" and blown["diverged"]["step"] == 100
+    assert "kid = 3.8e+29 exceeds 1e+06" in blown["diverged"]["reason"]
+
+
+def test_run_id_follows_the_content_of_user_data(tmp_path):
+    from fgan_bench.config import RunConfig
+
+    file = tmp_path / ("d" * 200) / "data.npy"
+    file.parent.mkdir()
+    np.save(file, _vectors())
+    first = RunConfig(divergence="kl", dataset=f"file:path={file}").run_id
+    np.save(file, _vectors() + 1.0)
+    second = RunConfig(divergence="kl", dataset=f"file:path={file}").run_id
+    assert first != second and first.startswith("file_path-data-") and len(first) < 120
+
+
+def test_check_divergence_prints_a_failing_members_full_report(capsys):
+    from fgan_bench import cli
+
+    assert cli.main(["check-divergence", "alpha:1e308"]) == cli.EXIT_CHECK_FAILED
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "check(s) FAILED" in out and len(out.splitlines()) > 5
+
+
+# --- no traceback for any bad input of issue 9 ----------------------------------------------------------------------
+
+def _damage(trained, tmp_path, what):
+    """A copy of the finished run with one thing damaged; returns its path."""
+    import shutil
+
+    directory = pathlib.Path(shutil.copytree(trained, tmp_path / "damaged"))
+    if what != "result":
+        (directory / "result.json").unlink()
+    if what == "truncated checkpoint":
+        (directory / "checkpoint.weights.h5").write_bytes((directory / "checkpoint.weights.h5").read_bytes()[:300])
+    elif what == "checkpoint folder":
+        (directory / "checkpoint.weights.h5").unlink()
+        (directory / "checkpoint.weights.h5").mkdir()
+    elif what == "other architecture":
+        config = json.loads((directory / "config.json").read_text())
+        (directory / "config.json").write_text(json.dumps({**config, "width": 16}))
+    elif what == "one sample":
+        config = json.loads((directory / "config.json").read_text())
+        (directory / "config.json").write_text(json.dumps({**config, "num_samples": 1}))
+    elif what == "config":
+        (directory / "config.json").write_text("{not json")
+    elif what == "config list":
+        (directory / "config.json").write_text("[1, 2]")
+    elif what == "metrics":
+        (directory / "metrics.csv").write_text('a,b\n"1,2\n\x00\x01')
+    return directory
+
+
+SWEEP_BASE = "[sweep]\ndatasets = ['ring8']\ndivergences = ['kl']\n"
+#: (argv with {run}/{tmp} placeholders, what the run directory needs, words in the one line)
+BAD_INPUTS = [
+    (["run", "--divergence", "kl", "--seed", "-1"], None, "--seed: must be in [0, 2**32)"),
+    (["run", "--divergence", "kl", "--seed", "4294967296"], None, "--seed: must be in [0, 2**32)"),
+    (["run", "--divergence", "kl", "--width", "0"], None, "--width: must be positive"),
+    (["run", "--divergence", "kl", "--depth", "-1"], None, "--depth: must be ≥ 0"),
+    (["run", "--divergence", "kl", "--critic-lr", "inf"], None, "--critic-lr: must be a finite number"),
+    (["run", "--divergence", "kl", "--critic-lr", "-1e-3"], None, "--critic-lr: must be positive"),
+    (["run", "--divergence", "kl", "--beta1", "nan"], None, "--beta1"),
+    (["run", "--divergence", "kl", "--beta1", "5"], None, "--beta1: must be in [0, 1)"),
+    (["run", "--divergence", "kl", "--beta2", "-1"], None, "--beta2: must be in [0, 1)"),
+    (["run", "--divergence", "alpha:1e308"], None, "convexity failed"),
+    (["run", "--divergence", "kl", "--dataset", "mixture1d:sigma1=abc"], None, "sigma1 expects a number"),
+    (["run", "--divergence", "kl", "--num-samples", "1"], None, "no metric can evaluate this run"),
+    (["run", "--divergence", "kl", "--out", "{tmp}/a-file"], None, "is a file of that name in the way"),
+    (["run", "--resume", "{tmp}/nowhere"], None, "no such run directory"),
+    (["run", "--resume", "{run}", "--steps", "10"], "truncated checkpoint", "it takes no --steps"),
+    (["run", "--resume", "{run}"], "truncated checkpoint", "checkpoint.weights.h5 cannot be loaded"),
+    (["run", "--resume", "{run}"], "checkpoint folder", "is not a checkpoint file"),
+    (["run", "--resume", "{run}"], "other architecture", "from another architecture"),
+    (["run", "--resume", "{run}"], "one sample", "no metric can evaluate this run"),  # never a crash at the end
+    (["run", "--resume", "{run}"], "config", "config.json cannot be read"),
+    (["run", "--resume", "{run}"], "config list", "config.json is damaged"),
+    (["run", "--resume", "{run}"], "metrics", "metrics.csv is damaged"),
+    (["evaluate", "{run}"], "truncated checkpoint", "cannot be loaded"),
+    (["evaluate", "{run}"], "checkpoint folder", "is not a run directory with a checkpoint"),
+    (["evaluate", "{run}"], "other architecture", "from another architecture"),
+    (["evaluate", "{run}"], "config", "config.json cannot be read"),
+    (["evaluate", "{run}", "--metrics", "parzen"], "result", "parzen does not apply to dataset 'ring8'"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE + "name = '..'\n", "name: expected a folder"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE + "[defaults]\ncritic_lr = 'fast'\n", "critic_lr"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE + "seeds = [true]\n", "seeds: expected"),
+    (["sweep", "{tmp}/bad.toml"], SWEEP_BASE.encode() + b"description = '\xe9'\n", "not UTF-8"),
+    (["sweep", "{tmp}/bad.toml", "--out", "{tmp}/a-file"], SWEEP_BASE, "is a file of that name in the way"),
+    (["report", "{tmp}"], None, "is not a sweep folder"),
+]
+
+
+@pytest.mark.parametrize(("argv", "setup", "words"), BAD_INPUTS, ids=[" ".join(c[0]) + f" [{c[1]!s:.20}]"
+                                                                      for c in BAD_INPUTS])
+def test_no_bad_input_prints_a_traceback(trained, tmp_path, capsys, monkeypatch, argv, setup, words):
+    from fgan_bench import cli
+
+    monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
+    (tmp_path / "a-file").write_text("")
+    run = _damage(trained, tmp_path, setup) if isinstance(setup, str) and "[sweep]" not in setup else None
+    if isinstance(setup, bytes | str) and run is None:
+        (tmp_path / "bad.toml").write_bytes(setup if isinstance(setup, bytes) else setup.encode())
+    status = cli.main([a.format(run=run, tmp=tmp_path) for a in argv])
+    captured = capsys.readouterr()
+    line = _one_line_error(status, captured.err)
+    assert words in line
+    if run is not None and setup != "result":
+        assert not (run / "result.json").exists()  # nothing trained or evaluated

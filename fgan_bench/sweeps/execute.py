@@ -9,11 +9,18 @@ Safety comes from the run directory, not from bookkeeping in the sweep:
 
 * a run is done exactly when its ``result.json`` exists (written atomically, last);
 * a run with a checkpoint but no result is resumed from the checkpoint;
-* while a process trains a run it holds an exclusive ``flock`` on ``<run>/.lock``; a
-  second sweep (or an orphaned worker of a killed one) waits for it instead of training the
-  same run twice, and the lock dies with its process, so SIGKILL never leaves it held;
+* while a process trains a run it holds an exclusive ``flock`` on ``<run>/.lock``
+  (:func:`fgan_bench.rundir.run_lock`); a second sweep (or an orphaned worker of a killed
+  one) waits for it instead of training the same run twice, and the lock dies with its
+  process, so SIGKILL never leaves it held;
 * a run that raises is recorded in ``<run>/failure.json`` with its one-line reason, and the
-  sweep goes on.
+  sweep goes on;
+* a worker killed from outside (SIGKILL, as the out-of-memory killer does) breaks its pool:
+  the run it held (named in the run's lock file) is recorded as failed with the signal, the
+  pool is replaced, and the runs the broken pool took down with it are queued again;
+* Ctrl-C: workers ignore SIGINT; the sweep terminates them (a checkpoint is replaced
+  atomically, so the last one stays), cancels the queued runs and raises
+  :class:`SweepInterrupted` with what is done and what is pending.
 
 The tables (:mod:`fgan_bench.sweeps.results`) are derived afresh from the run directories,
 so they can never hold a duplicate or half-written row.
@@ -22,9 +29,9 @@ so they can never hold a duplicate or half-written row.
 from __future__ import annotations
 
 import concurrent.futures
-import fcntl
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -38,6 +45,14 @@ from fgan_bench.errors import FganBenchError, one_line_reason
 FAILURE = rundir.FAILURE
 LOCK = rundir.LOCK
 EXECUTORS = ("local", "ray")
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: ``outcomes`` of the runs that finished, ``pending`` configs."""
+
+    def __init__(self, outcomes: list[dict[str, Any]], pending: list[RunConfig]):
+        super().__init__()
+        self.outcomes, self.pending = outcomes, pending
 
 
 def start_worker(threads: int) -> None:
@@ -62,13 +77,11 @@ def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) ->
     mixed-precision policy) is reset before the run.
     """
     config_object = RunConfig.from_dict(config)
-    directory = rundir.run_path(sweep_dir, config_object.run_id)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = rundir.make_directory(rundir.run_path(sweep_dir, config_object.run_id))
     started = time.perf_counter()
-    with open(directory / LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS if this process dies
-        if rundir.is_done(directory):
-            result = rundir.read_json(directory / rundir.RESULT)
+    with rundir.run_lock(directory, wait=True):  # released by the OS if this process dies
+        result = rundir.read_result(directory)
+        if result is not None:
             return {"run_id": config_object.run_id, "status": result["status"], "already_done": True}
         try:
             start_worker(threads)
@@ -91,39 +104,115 @@ def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) ->
             }
         except Exception as error:  # noqa: BLE001 - one failed run must not stop the sweep
             reason = one_line_reason(error)
-            rundir.write_json_atomically(
-                directory / FAILURE,
-                {"run_id": config_object.run_id, "reason": reason, "traceback": traceback.format_exc()},
-            )
+            record_failure(directory, config_object.run_id, reason, traceback=traceback.format_exc())
             return {"run_id": config_object.run_id, "status": "failed", "reason": reason}
+
+
+def record_failure(directory: Path, run_id: str, reason: str, **details) -> None:
+    """``failure.json``; when even that cannot be written (disk full), the outcome still says why."""
+    try:
+        rundir.write_json_atomically(directory / FAILURE, {"run_id": run_id, "reason": reason, **details})
+    except FganBenchError:
+        pass
+
+
+def _worker_initializer(threads: int) -> None:
+    """Workers ignore Ctrl-C (the terminal sends it to the whole process group): the sweep
+    decides, and terminates them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start_worker(threads)
+
+
+def _workers(pool: concurrent.futures.ProcessPoolExecutor) -> dict[int, multiprocessing.Process]:
+    """The pool's worker processes by pid. ``ProcessPoolExecutor`` does not expose them; its
+    ``_processes`` is the one private attribute used here (to tell a worker killed from
+    outside from the ones its broken pool terminated, and to stop workers on Ctrl-C)."""
+    return dict(getattr(pool, "_processes", None) or {})
+
+
+def _death(process: multiprocessing.Process | None) -> str:
+    if process is None or process.exitcode is None:
+        return "its worker process died"
+    if process.exitcode < 0:
+        name = signal.Signals(-process.exitcode).name
+        hint = ", as the out-of-memory killer does" if name == "SIGKILL" else ""
+        return f"its worker process was killed by {name} (signal {-process.exitcode}{hint})"
+    return f"its worker process exited with status {process.exitcode}"
 
 
 def _local(
     configs: Sequence[RunConfig], sweep_dir: Path, jobs: int, threads: int, report: Callable[[dict[str, Any]], None]
 ) -> list[dict[str, Any]]:
     """At most ``jobs`` runs at once: shared runs in a pool of reused workers, isolated runs each
-    in a fresh process (a pool whose workers exit after one run)."""
+    in a fresh process (a pool whose workers exit after one run). A pool broken by a worker
+    killed from outside is replaced; see the module's docstring."""
     context = multiprocessing.get_context("spawn")
-    arguments = dict(max_workers=jobs, mp_context=context, initializer=start_worker, initargs=(threads,))
-    shared = concurrent.futures.ProcessPoolExecutor(**arguments)
-    isolated = concurrent.futures.ProcessPoolExecutor(**arguments, max_tasks_per_child=1)
+
+    def new_pool(isolated: bool) -> concurrent.futures.ProcessPoolExecutor:
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_worker_initializer, initargs=(threads,),
+            **({"max_tasks_per_child": 1} if isolated else {}),
+        )
+
+    pools = {False: new_pool(False), True: new_pool(True)}
+    seen: dict[concurrent.futures.ProcessPoolExecutor, dict[int, multiprocessing.Process]] = {}
     queue = list(configs)
-    running: set[concurrent.futures.Future] = set()
+    running: dict[concurrent.futures.Future, tuple[RunConfig, concurrent.futures.ProcessPoolExecutor]] = {}
+    requeued: set[str] = set()
     outcomes = []
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 config = queue.pop(0)
-                pool = isolated if config.isolate else shared
-                running.add(pool.submit(run_in_this_process, config.to_dict(), str(sweep_dir), threads))
-            done, running = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                pool = pools[config.isolate]
+                future = pool.submit(run_in_this_process, config.to_dict(), str(sweep_dir), threads)
+                running[future] = (config, pool)
+                seen.setdefault(pool, {}).update(_workers(pool))
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
-                outcomes.append(future.result())
-                report(outcomes[-1])
+                config, pool = running.pop(future)
+                try:
+                    outcome = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    seen.setdefault(pool, {}).update(_workers(pool))
+                    if pools[config.isolate] is pool:  # replace it once, for all its futures
+                        pools[config.isolate] = new_pool(config.isolate)
+                        pool.shutdown(wait=False, cancel_futures=True)
+                    outcome = _broken(config, sweep_dir, seen.get(pool, {}), requeued)
+                    if outcome is None:
+                        queue.insert(0, config)  # a victim of another worker's death: run it again
+                        continue
+                outcomes.append(outcome)
+                report(outcome)
+    except KeyboardInterrupt:
+        for pool in pools.values():
+            for process in _workers(pool).values():
+                process.terminate()
+        raise SweepInterrupted(outcomes, [config for config, _ in running.values()] + queue) from None
     finally:
-        for pool in (shared, isolated):
-            pool.shutdown(wait=True, cancel_futures=True)
+        for pool in pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
     return outcomes
+
+
+def _broken(
+    config: RunConfig, sweep_dir: Path, workers: dict[int, multiprocessing.Process], requeued: set[str]
+) -> dict[str, Any] | None:
+    """The outcome of a run whose pool broke: failed if its own worker died (the pid in its lock
+    file), or on a second break; ``None`` (run it again) if the pool took it down with another."""
+    directory = rundir.run_path(sweep_dir, config.run_id)
+    pid = rundir.lock_holder_pid(directory)
+    process = workers.get(pid) if pid is not None else None
+    if process is not None:
+        process.join(timeout=5)
+    terminated_by_pool = process is None or process.exitcode == -signal.SIGTERM
+    if terminated_by_pool and config.run_id not in requeued:
+        requeued.add(config.run_id)
+        return None
+    reason = _death(process)
+    record_failure(directory, config.run_id, reason, signal=-process.exitcode if process and
+                   process.exitcode is not None and process.exitcode < 0 else None)
+    return {"run_id": config.run_id, "status": "failed", "reason": reason}
 
 
 def _ray(configs: Sequence[RunConfig], sweep_dir: Path, resources: dict[str, float], report) -> list[dict[str, Any]]:
@@ -165,7 +254,7 @@ def execute(
             f"--cpus-per-run must be positive and --gpus-per-run at least 0, got {cpus_per_run} and {gpus_per_run}"
         )
     sweep_dir = Path(sweep_dir)
-    (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
+    rundir.make_directory(sweep_dir / "runs")
     threads = max(1, (os.cpu_count() or 1) // jobs)
     if not configs:
         return []

@@ -13,7 +13,6 @@ duplicate or a half-written row in them; ``write_tables`` writes them atomically
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,9 +36,8 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
     """(the run's columns, its metrics) from its directory."""
     record = {"run_id": config.run_id, **_config_columns(config)}
     metrics: dict[str, float] = {}
-    result_file, failure_file = directory / rundir.RESULT, directory / rundir.FAILURE
-    if result_file.exists():
-        result = json.loads(result_file.read_text())
+    result, failure = rundir.read_result(directory), rundir.read_failure(directory)
+    if result is not None:
         record.update(
             status=result["status"],
             wall_time_s=result.get("wall_time_s"),
@@ -49,7 +47,8 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
             reason="",
         )
         if result["status"] == "diverged":
-            record["reason"] = f"non-finite loss or weights at step {record['diverged_step']}"
+            record["reason"] = (result.get("diverged") or {}).get("reason") or (
+                f"non-finite loss or weights at step {record['diverged_step']}")
         if result["status"] == "pruned":
             pruned = result.get("pruned", {})
             record["pruned_step"] = pruned.get("step")
@@ -58,8 +57,10 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
             {f"train/{k}": v for k, v in result.get("final_metrics", {}).items() if k not in ("step", "wall_time_s")}
         )
         metrics.update(result.get("quality", {}))
-    elif failure_file.exists():
-        record.update(status="failed", reason=json.loads(failure_file.read_text())["reason"])
+    elif failure is not None:
+        record.update(status="failed", reason=failure)
+    elif rundir.result_problem(directory):  # a corrupt result.json is not a result: run the sweep again
+        record.update(status="unfinished", reason=rundir.result_problem(directory))
     else:
         record.update(status="unfinished", reason="not run to the end yet")
     return record, metrics

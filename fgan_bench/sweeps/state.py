@@ -16,7 +16,7 @@ STATE = "sweep.json"
 
 
 def write_sweep_state(sweep: Sweep, configs: Sequence[RunConfig], sweep_dir: Path) -> None:
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    rundir.make_directory(sweep_dir)
     rundir.write_bytes_atomically(sweep_dir / "sweep.toml", sweep.text.encode())
     rundir.write_json_atomically(
         sweep_dir / STATE,

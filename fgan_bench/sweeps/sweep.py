@@ -16,6 +16,7 @@ from pathlib import Path
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.sweeps.definition import load_sweep
+from fgan_bench.sweeps.execute import SweepInterrupted
 from fgan_bench.sweeps.state import write_sweep_state
 
 
@@ -99,6 +100,10 @@ def run_sweep(
     try:
         outcomes = execute(todo, sweep_dir, jobs=jobs, executor=executor, report=progress.update,
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    except SweepInterrupted as interrupted:
+        progress.close()
+        _print_interrupted(sweep.name, sweep_dir, interrupted)
+        raise KeyboardInterrupt from None
     finally:
         progress.close()
     return _finish(sweep.name, sweep_dir, outcomes, started, report)
@@ -116,3 +121,16 @@ def _finish(name: str, sweep_dir: Path, outcomes: list[dict], started: float, re
 
         print(f"report: {write_report(sweep_dir)}")
     return len(failed)
+
+
+def _print_interrupted(name: str, sweep_dir: Path, interrupted: SweepInterrupted) -> None:
+    """What a Ctrl-C left: the runs finished in this session, and those pending (to stderr)."""
+    finished = ", ".join(f"{o['run_id']} ({o['status']})" for o in interrupted.outcomes) or "none"
+    pending = [c.run_id for c in interrupted.pending]
+    shown = ", ".join(pending[:10]) + (f" and {len(pending) - 10} more" if len(pending) > 10 else "")
+    print(
+        f"sweep {name} interrupted: finished this time: {finished}; pending ({len(pending)}): {shown or 'none'}. "
+        f"Their checkpoints stay in {sweep_dir / 'runs'}; the same command continues them.",
+        file=sys.stderr,
+        flush=True,
+    )
