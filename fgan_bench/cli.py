@@ -192,7 +192,9 @@ def _run(args: argparse.Namespace) -> int:
             raise FganBenchError(f"--resume {directory}: no such run directory")
         config = _stored_config(directory)
         plugins.load_plugins(config.plugins)
-        out = directory.parent
+        # <out>/runs/<run-id> as run writes it; a directory moved elsewhere gets its parent as out
+        # (where a multi-worker run's non-chief keeps its scratch folder, .workers/).
+        out = directory.parent.parent if directory.parent.name == "runs" else directory.parent
     else:
         base = {}
         if args.config:

@@ -36,7 +36,8 @@ def test_memorisation_flags_a_generator_that_copies_training_points_only():
 def test_memorisation_does_not_apply_to_synthetic_data():
     from fgan_bench.datasets import get_dataset
 
-    assert "memorisation_share" not in evaluate(get_dataset("ring8"), RNG.normal(size=(200, 2)), ["memorisation"])
+    with pytest.raises(FganBenchError, match="memorisation does not apply to dataset 'ring8'"):
+        evaluate(get_dataset("ring8"), RNG.normal(size=(200, 2)), ["memorisation"])
 
 
 def test_fid_inception_without_weights_says_where_to_put_them(tmp_path, monkeypatch):

@@ -64,7 +64,7 @@ def test_listing_models_does_not_import_tensorflow():
          "print('tensorflow' in sys.modules)"],
         capture_output=True, text=True, timeout=120,
     )
-    assert probe.stdout.split("\n")[:2] == ["['mlp', 'dcgan', 'linear']", "False"], probe.stderr
+    assert probe.stdout.split("\n")[:2] == ["['mlp', 'dcgan', 'mlp_gan', 'linear']", "False"], probe.stderr
 
 
 PLUGIN_MODEL = """
