@@ -277,25 +277,6 @@ def js_weighted(weight: float) -> Divergence:
     )
 
 
-def _gan_f(u):
-    """u log u − (u + 1) log(u + 1), stable at both ends.
-
-    For u > 1 as −u log(1 + 1/u) − log(1 + u), without the cancellation of the two large terms
-    (→ −log u − 1); for u ≤ 1 as written, whose gradient stays finite at u = 0, where 1/u would
-    give 0·∞. Each branch sees only its own inputs (the double ``where``), so neither leaks NaN
-    into the other's gradient.
-    """
-    u = tf.convert_to_tensor(u)
-    large = u > 1.0
-    u_large = tf.where(large, u, tf.ones_like(u) * 2.0)
-    u_small = tf.where(large, tf.ones_like(u) * 0.5, u)
-    return tf.where(
-        large,
-        -tf.math.xlog1py(u_large, 1.0 / u_large) - tf.math.log1p(u_large),
-        tf.math.xlogy(u_small, u_small) - tf.math.xlogy(u_small + 1.0, u_small + 1.0),
-    )
-
-
 def gan() -> Divergence:
     """The original GAN objective: D_GAN = 2·JSD(P‖Q) − log 4.
 
@@ -307,7 +288,9 @@ def gan() -> Divergence:
     """
     return Divergence(
         name="gan",
-        f=_gan_f,
+        # = u log u − (u + 1) log(u + 1) without its cancellation for large u (where it is −log u − 1);
+        # reciprocal_no_nan keeps f(0) = 0 and its gradient finite at u = 0 (1/u would give 0·∞)
+        f=lambda u: -tf.math.xlog1py(u, tf.math.reciprocal_no_nan(u)) - tf.math.log1p(u),
         conjugate=lambda t: -tf.math.log(-tf.math.expm1(t)),
         activation=lambda v: -tf.math.softplus(-v),
         conjugate_of_activation=lambda v: tf.math.softplus(v),
