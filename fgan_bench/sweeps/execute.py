@@ -130,14 +130,14 @@ def _workers(pool: concurrent.futures.ProcessPoolExecutor) -> dict[int, multipro
     return dict(getattr(pool, "_processes", None) or {})
 
 
-def _death(process: multiprocessing.Process | None) -> str:
-    if process is None or process.exitcode is None:
+def _death(exitcode: int | None) -> str:
+    if exitcode is None:
         return "its worker process died"
-    if process.exitcode < 0:
-        name = signal.Signals(-process.exitcode).name
+    if exitcode < 0:
+        name = signal.Signals(-exitcode).name
         hint = ", as the out-of-memory killer does" if name == "SIGKILL" else ""
-        return f"its worker process was killed by {name} (signal {-process.exitcode}{hint})"
-    return f"its worker process exited with status {process.exitcode}"
+        return f"its worker process was killed by {name} (signal {-exitcode}{hint})"
+    return f"its worker process exited with status {exitcode}"
 
 
 def _local(
@@ -203,16 +203,28 @@ def _broken(
     directory = rundir.run_path(sweep_dir, config.run_id)
     pid = rundir.lock_holder_pid(directory)
     process = workers.get(pid) if pid is not None else None
-    if process is not None:
-        process.join(timeout=5)
-    terminated_by_pool = process is None or process.exitcode == -signal.SIGTERM
-    if terminated_by_pool and config.run_id not in requeued:
+    exitcode = _exit_code(process) if process is not None else None
+    killed_from_outside = exitcode is not None and exitcode != -signal.SIGTERM
+    if not killed_from_outside and config.run_id not in requeued:
         requeued.add(config.run_id)
         return None
-    reason = _death(process)
-    record_failure(directory, config.run_id, reason, signal=-process.exitcode if process and
-                   process.exitcode is not None and process.exitcode < 0 else None)
+    reason = _death(exitcode)
+    record_failure(directory, config.run_id, reason, signal=-exitcode if exitcode is not None and exitcode < 0 else None)
     return {"run_id": config.run_id, "status": "failed", "reason": reason}
+
+
+def _exit_code(process: multiprocessing.Process, timeout: float = 10.0) -> int | None:
+    """The worker's exit code, once it has exited (``None`` if not within ``timeout``).
+
+    The broken pool's own thread reaps its workers too; when it wins the race for
+    ``waitpid``, ``process.join`` here returns before the exit code is recorded, so this
+    polls until it is.
+    """
+    deadline = time.monotonic() + timeout
+    process.join(timeout=timeout)
+    while process.exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process.exitcode
 
 
 def _ray(configs: Sequence[RunConfig], sweep_dir: Path, resources: dict[str, float], report) -> list[dict[str, Any]]:
