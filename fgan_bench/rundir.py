@@ -27,6 +27,10 @@ one place that handles what goes wrong with them:
   ``<run>/.lock`` and writes the holder (pid, host, command) into it; it dies with its
   process, so SIGKILL never leaves it held. ``run`` refuses a held lock naming the holder;
   sweep workers wait for it.
+* **One queue per run.** A protocol driver that has queued a run but not started it holds
+  a claim on it (:func:`try_claim`, a non-blocking ``flock`` on ``<run>/.claim``), so a
+  second driver sharing the study does not take the queued run over; the claim too dies
+  with its process.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ EVALUATION = "evaluation.json"
 FAILURE = "failure.json"
 RESULT = "result.json"
 LOCK = ".lock"
+CLAIM = ".claim"
 #: What a fresh start (``--overwrite``) removes; config.json is rewritten.
 PRODUCTS = (CHECKPOINT, RESULT, METRICS, SAMPLES, SAMPLES_FIGURE, EVALUATION, FAILURE)
 
@@ -300,19 +305,11 @@ def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
         finally:
             _HELD[key] -= 1
         return
-    path = directory / LOCK
+    descriptor = _locked_descriptor(directory / LOCK, wait=wait)
+    if descriptor is None:
+        holder = lock_holder(directory) or "another process"
+        raise FganBenchError(f"{directory} is in use by {holder}; wait for it to finish (or stop it), then run again")
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        raise write_error(path, error) from None
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            holder = lock_holder(directory) or "another process"
-            raise FganBenchError(
-                f"{directory} is in use by {holder}; wait for it to finish (or stop it), then run again"
-            ) from None
         command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]
         holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')} ({command})"
         os.ftruncate(descriptor, 0)
@@ -324,6 +321,57 @@ def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
             _HELD.pop(key, None)
     finally:
         os.close(descriptor)  # releases the flock; the holder text stays, for a post-mortem
+
+
+def is_locked(directory: str | os.PathLike) -> bool:
+    """Whether a process holds ``<directory>/.lock`` now (so it is training the run)."""
+    path = Path(directory) / LOCK
+    if not path.exists():
+        return False
+    with open(path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return False
+
+
+class Claim:
+    """A driver's hold on a run it has queued: the open, ``flock``-ed ``<run>/.claim``."""
+
+    def __init__(self, descriptor: int):
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+def try_claim(directory: str | os.PathLike) -> Claim | None:
+    """Claims a run for this process's queue, or ``None`` if another process (or another claim
+    of this process) holds it. The claim ends with :meth:`Claim.release` or the process."""
+    descriptor = _locked_descriptor(make_directory(directory) / CLAIM, wait=False)
+    return None if descriptor is None else Claim(descriptor)
+
+
+def _locked_descriptor(path: Path, *, wait: bool) -> int | None:
+    """``path`` opened (created if missing) with an exclusive ``flock`` taken on it; ``None``
+    when another open of it holds the lock and ``wait`` is False."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise write_error(path, error) from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
 
 
 def lock_holder(directory: str | os.PathLike) -> str | None:

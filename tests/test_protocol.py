@@ -3,6 +3,7 @@ its study storage, expected_max.csv and the report's answer; reports with nothin
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fgan_bench import cli
+from fgan_bench import cli, rundir
 from fgan_bench.errors import FganBenchError
 from fgan_bench.sweeps import load_sweep
 
@@ -53,10 +54,10 @@ def test_dry_run_describes_the_protocol(capsys):
     assert "4 studies × (3 random trials + 2 confirmation seeds) = 20 runs at most" in output
 
 
-def _protocol_process(out: Path) -> subprocess.Popen:
+def _protocol_process(out: Path, jobs: int = 2, log: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "fgan_bench", "sweep", str(SMOKE), "--out", str(out), "--jobs", "2"],
-        stdout=subprocess.PIPE,
+        [sys.executable, "-m", "fgan_bench", "sweep", str(SMOKE), "--out", str(out), "--jobs", str(jobs)],
+        stdout=log.open("w") if log else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
@@ -65,7 +66,8 @@ def _protocol_process(out: Path) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def finished_protocol(tmp_path_factory):
-    """The shipped smoke protocol, SIGKILLed (whole process group) mid-search, then run again to the end."""
+    """The shipped smoke protocol, SIGKILLed (whole process group) mid-search, then finished by two
+    processes at once sharing its study (as on two machines)."""
     out = tmp_path_factory.mktemp("protocol") / "out"
     runs = out / "protocol_smoke" / "runs"
     process = _protocol_process(out)
@@ -81,10 +83,14 @@ def finished_protocol(tmp_path_factory):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     killed_with = {d.name for d in runs.glob("*") if (d / "result.json").exists()}
-    again = _protocol_process(out)
-    output, _ = again.communicate(timeout=1800)
-    assert again.returncode == 0, output
-    return out / "protocol_smoke", killed_with, output
+    logs = [out.parent / f"again-{i}.log" for i in range(2)]
+    again = [_protocol_process(out, jobs=1, log=log) for log in logs]
+    for process in again:
+        process.wait(timeout=1800)
+    outputs = [log.read_text() for log in logs]
+    for process, output in zip(again, outputs):
+        assert process.returncode == 0, output
+    return out / "protocol_smoke", killed_with, outputs
 
 
 def test_the_killed_protocol_resumes_with_no_trial_run_twice(finished_protocol):
@@ -92,8 +98,13 @@ def test_the_killed_protocol_resumes_with_no_trial_run_twice(finished_protocol):
 
     from fgan_bench.pruning import open_storage
 
-    sweep_dir, killed_with, output = finished_protocol
-    assert killed_with and "report:" in output
+    sweep_dir, killed_with, outputs = finished_protocol
+    assert killed_with and all("report:" in output for output in outputs)
+    # Each run was trained by one process: the runs the two processes say they trained add up to
+    # the runs not finished before the kill (a run trained by both would count twice).
+    trained = [int(re.search(r"sweep protocol_smoke: (\d+) run\(s\)", output).group(1)) for output in outputs]
+    finished = {d.name for d in (sweep_dir / "runs").iterdir() if (d / "result.json").exists()}
+    assert sum(trained) == len(finished - killed_with), trained
     storage = open_storage(str(sweep_dir / "study.journal"))  # the study storage lives in the sweep folder
     summaries = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
     assert set(summaries) == {f"protocol_smoke/{d}/{v}" for d in ("ring8", "mixture1d") for v in ("kl", "reverse_kl")}
@@ -202,8 +213,14 @@ def test_trials_are_drawn_by_their_number_shared_and_never_beyond_the_budget(tmp
     assert second.ask(pair) is None
     trials = second.studies[pair].get_trials()
     assert len(trials) == 3 and trials[2].user_attrs["surplus"] and trials[2].state.name == "FAIL"
-    # Nobody trains trial 0 or 1 (no run lock held): the second process may take them over.
-    assert second.claim(pair, set())[0] == 0 and second.claim(pair, {drawn[0][1].run_id})[0] == 1
+    # The first process has trials 0 and 1 queued (claimed, not started): they stay its own.
+    assert second.claim(pair) == "wait"
+    first.release()  # as when the first process is killed: its claims die with it
+    assert second.claim(pair)[0] == 0 and second.claim(pair)[0] == 1  # taken over, each once
+    assert second.claim(pair) == "wait" and first.claim(pair) == "wait"
+    with rundir.run_lock(tmp_path / "a" / "runs" / drawn[0][1].run_id, wait=False):  # a worker trains it
+        second.release()
+        assert first.claim(pair)[0] == 1  # trial 0 is being trained: not claimable
     for number, config in drawn:
         second.tell(pair, number, config, {"status": "failed"})
-    assert second.claim(pair, set()) == "done"
+    assert second.claim(pair) == "done"

@@ -18,9 +18,12 @@ Safety comes from the run directory, not from bookkeeping in the sweep:
 * a worker killed from outside (SIGKILL, as the out-of-memory killer does) breaks its pool:
   the run it held (named in the run's lock file) is recorded as failed with the signal, the
   pool is replaced, and the runs the broken pool took down with it are queued again;
-* Ctrl-C: workers ignore SIGINT; the sweep terminates them (a checkpoint is replaced
-  atomically, so the last one stays), cancels the queued runs and raises
-  :class:`SweepInterrupted` with what is done and what is pending.
+* Ctrl-C: workers ignore SIGINT; the sweep's handler only sets a flag, which the loop reads
+  at least every quarter second (an exception raised at an arbitrary point inside
+  ``concurrent.futures`` can leave one of its locks held and hang the sweep), then
+  terminates the workers (a checkpoint is replaced atomically, so the last one stays),
+  cancels the queued runs and raises :class:`SweepInterrupted` with what is done and what
+  is pending.
 
 The tables (:mod:`fgan_bench.sweeps.results`) are derived afresh from the run directories,
 so they can never hold a duplicate or half-written row.
@@ -29,9 +32,11 @@ so they can never hold a duplicate or half-written row.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -118,8 +123,10 @@ def record_failure(directory: Path, run_id: str, reason: str, **details) -> None
 
 def _worker_initializer(threads: int) -> None:
     """Workers ignore Ctrl-C (the terminal sends it to the whole process group): the sweep
-    decides, and terminates them."""
+    decides, and terminates them. A worker starts with SIGINT blocked (see
+    :func:`_sigint_blocked`), so a Ctrl-C while it starts is dropped here, not a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     start_worker(threads)
 
 
@@ -160,15 +167,20 @@ def _local(
     running: dict[concurrent.futures.Future, tuple[RunConfig, concurrent.futures.ProcessPoolExecutor]] = {}
     requeued: set[str] = set()
     outcomes = []
+    interrupted = threading.Event()
+    previous_handler = _on_sigint(lambda signum, frame: interrupted.set())
     try:
         while queue or running:
+            if interrupted.is_set():
+                raise KeyboardInterrupt
             while queue and len(running) < jobs:
                 config = queue.pop(0)
                 pool = pools[config.isolate]
-                future = pool.submit(run_in_this_process, config.to_dict(), str(sweep_dir), threads)
+                with _sigint_blocked():  # a worker started now inherits the block, not Python's handler
+                    future = pool.submit(run_in_this_process, config.to_dict(), str(sweep_dir), threads)
                 running[future] = (config, pool)
                 seen.setdefault(pool, {}).update(_workers(pool))
-            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            done, _ = concurrent.futures.wait(running, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 config, pool = running.pop(future)
                 try:
@@ -184,15 +196,43 @@ def _local(
                         continue
                 outcomes.append(outcome)
                 report(outcome)
+        if interrupted.is_set():  # after the last run ended: still a stop, not a finished sweep
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         for pool in pools.values():
             for process in _workers(pool).values():
                 process.terminate()
         raise SweepInterrupted(outcomes, [config for config, _ in running.values()] + queue) from None
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
         for pool in pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
     return outcomes
+
+
+@contextlib.contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread meanwhile; one that arrives is delivered when it ends.
+
+    Worker processes are started inside (the signal mask survives fork and exec), so they
+    start with SIGINT blocked until their initializer ignores it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _on_sigint(handler):
+    """Installs ``handler`` for SIGINT and returns the previous one (``None``, changing nothing,
+    outside the main thread, where Python delivers no signal anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, handler)
 
 
 def _broken(

@@ -43,7 +43,7 @@ class Progress:
 
     def update(self, outcome: dict[str, Any], count: int = 1) -> None:
         """One run (or ``count``) ended with ``outcome['status']`` (``done``: found finished)."""
-        status = outcome.get("status", "failed")
+        status = "done" if outcome.get("already_done") else outcome.get("status", "failed")
         if status != "done":
             self.counts[status] += count
         if outcome.get("reason") and status == "failed":

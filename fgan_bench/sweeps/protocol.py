@@ -32,14 +32,15 @@ study lives in a journal file inside the sweep folder unless a storage URL is gi
 several ``sweep`` processes — on one machine, or on several sharing the sweep folder and a
 database — share it: trial numbers are handed out by the storage, a trial numbered beyond
 the budget is marked surplus and never run, and a trial left ``RUNNING`` by a killed process
-is taken over only when no process holds its run directory's lock (which then resumes from
-the checkpoint). Trials run by the sweep's first seed; confirmation seeds must differ.
+is taken over only when no process trains it (its run directory's lock) and no process has it
+queued (its claim, :func:`fgan_bench.rundir.try_claim`); the run then resumes from its
+checkpoint. Confirmation runs are shared the same way. Trials run by the sweep's first seed;
+confirmation seeds must differ.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import fnmatch
 import hashlib
 import json
@@ -268,6 +269,7 @@ class _Search:
                 pruner=make_pruner(protocol.pruning),
             )
         self.searched = [p for p in protocol.space if p.kind != "same_as"]
+        self.claims: dict[str, rundir.Claim] = {}  # run id -> this process's hold on a queued run
 
     def sampler(self, pair, number: int):
         """A sampler seeded by (protocol seed, study, trial number): reproducible, and never the
@@ -307,7 +309,7 @@ class _Search:
             study.tell(trial, state=_state("FAIL"), skip_if_finished=True)
             return None
         trial.set_user_attr("run_id", config.run_id)
-        return trial.number, config
+        return (trial.number, config) if self.hold(config) else None
 
     def _draw(self, pair, trial) -> None:
         self.studies[pair].sampler = self.sampler(pair, trial.number)
@@ -330,11 +332,30 @@ class _Search:
     def in_budget(self, pair):
         return [t for t in self.studies[pair].get_trials(deepcopy=False) if t.number < self.protocol.trials]
 
-    def claim(self, pair, taken: set[str]):
-        """A trial to run now: a new one while the budget lasts, then an orphaned one (RUNNING,
-        nobody holds its run's lock: its process was killed, or has not started it yet).
+    def hold(self, config: RunConfig) -> bool:
+        """Claims ``config``'s run for this process: False if any process (this one included)
+        has it queued, or one is training it."""
+        directory = rundir.run_path(self.sweep_dir, config.run_id)
+        claim = None if config.run_id in self.claims else rundir.try_claim(directory)
+        if claim is not None and rundir.is_locked(directory):
+            claim.release()
+            claim = None
+        if claim is not None:
+            self.claims[config.run_id] = claim
+        return claim is not None
 
-        Returns ``(number, config)``, ``"wait"`` (others are running the rest) or ``"done"``.
+    def release(self) -> None:
+        """Ends this process's claims (its queued runs have been run and told)."""
+        for claim in self.claims.values():
+            claim.release()
+        self.claims.clear()
+
+    def claim(self, pair):
+        """A trial to run now, claimed: a new one while the budget lasts, then an orphaned one
+        (RUNNING, and no process trains it or has it queued: its process was killed).
+
+        Returns ``(number, config)``, ``"again"`` (asked one that is not this process's to run),
+        ``"wait"`` (others are running the rest) or ``"done"``.
         """
         if len(self.studies[pair].get_trials(deepcopy=False)) < self.protocol.trials:
             return self.ask(pair) or "again"  # new trials first: queued trials of other processes stay theirs
@@ -344,7 +365,7 @@ class _Search:
                 trial = self.sample(pair, trial)  # asked by a process killed before it drew the parameters
             if trial.state.name == "RUNNING" and trial.params:
                 config = self.config(pair, trial.params)
-                if config.run_id not in taken and _unlocked(self.sweep_dir / "runs" / config.run_id):
+                if self.hold(config):
                     return trial.number, config
         if any(t.state.name == "RUNNING" for t in trials):
             return "wait"
@@ -401,20 +422,6 @@ def _state(name: str):
     from optuna.trial import TrialState
 
     return TrialState[name]
-
-
-def _unlocked(directory: Path) -> bool:
-    """Whether no process holds the run's lock (so nobody is training it now)."""
-    lock_path = directory / rundir.LOCK
-    if not lock_path.exists():
-        return True
-    with open(lock_path, "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(lock, fcntl.LOCK_UN)
-    return True
 
 
 def _pairs(sweep: Sweep, patterns: Sequence[str]):
@@ -562,29 +569,27 @@ def run_protocol(
     batch_size = jobs * (2 if protocol.sampler == "random" else 1)
     try:
         while True:
-            batch, taken = [], set()
+            batch = []
             while len(batch) < batch_size:
                 claimed_any, waiting, finished = False, False, 0
                 for pair in pairs:
                     if len(batch) >= batch_size:
                         break
-                    claim = search.claim(pair, taken)
+                    claim = search.claim(pair)
                     if claim == "again":
                         claimed_any = True
                     elif claim == "wait":
                         waiting = True
                     elif claim == "done":
                         finished += 1
-                    elif claim[1].run_id in taken:
-                        waiting = True
                     else:
                         number, config = claim
                         if rundir.is_done(rundir.run_path(sweep_dir, config.run_id)):
                             search.tell(pair, number, config, {"status": "done"})
+                            search.claims.pop(config.run_id).release()
                             progress.update({"status": "done"})
                         else:
                             batch.append((pair, number, config))
-                            taken.add(config.run_id)
                         claimed_any = True
                 if not claimed_any:
                     break
@@ -603,7 +608,11 @@ def run_protocol(
                 search.tell(pair, number, config, outcome)
                 progress.update(outcome)
 
-            outcomes += execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
+            try:
+                ran = execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
+                outcomes += [outcome for outcome in ran if not outcome.get("already_done")]
+            finally:
+                search.release()
         confirm = {}
         for pair in pairs:
             params = best_params(search, pair)
@@ -614,17 +623,19 @@ def run_protocol(
                 progress.update({"status": "failed"}, count=len(protocol.confirm_seeds))
         _write_state(search, confirm)
         configs = [c for group in confirm.values() for c in group]
-        outcomes += _confirm(configs, sweep_dir, jobs, executor, progress, poll_seconds)
+        outcomes += _confirm(search, configs, jobs, executor, progress, poll_seconds)
     finally:
         progress.close()
     write_trials(sweep_dir, json.loads((sweep_dir / "sweep.json").read_text()))
     return outcomes
 
 
-def _confirm(configs: list[RunConfig], sweep_dir: Path, jobs: int, executor: str, progress, poll_seconds: float):
+def _confirm(search: _Search, configs: list[RunConfig], jobs: int, executor: str, progress, poll_seconds: float):
     """Runs the confirmation runs not done yet, ``jobs`` at a time, skipping those another process
-    is training (their lock is held) until they are done, so that several processes share the work."""
+    has queued or is training until they are done, so that several processes share the work."""
     from fgan_bench.sweeps.execute import execute
+
+    sweep_dir = search.sweep_dir
 
     def done(config: RunConfig) -> bool:
         return rundir.is_done(rundir.run_path(sweep_dir, config.run_id))
@@ -639,14 +650,20 @@ def _confirm(configs: list[RunConfig], sweep_dir: Path, jobs: int, executor: str
         todo = [c for c in configs if c.run_id not in counted]
         if not todo:
             return outcomes
-        free = [c for c in todo if _unlocked(sweep_dir / "runs" / c.run_id)][:jobs]
+        free = []
+        for config in todo:
+            if len(free) < jobs and search.hold(config):
+                free.append(config)
         if not free:
             time.sleep(poll_seconds)
             continue
-        for outcome in execute(free, sweep_dir, jobs=jobs, executor=executor, report=progress.update):
-            counted.add(outcome["run_id"])
-            if not outcome.get("already_done"):
-                outcomes.append(outcome)
+        try:
+            for outcome in execute(free, sweep_dir, jobs=jobs, executor=executor, report=progress.update):
+                counted.add(outcome["run_id"])
+                if not outcome.get("already_done"):
+                    outcomes.append(outcome)
+        finally:
+            search.release()
 
 
 def write_trials(sweep_dir: Path, state: dict[str, Any]):
