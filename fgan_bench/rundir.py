@@ -40,6 +40,7 @@ import errno
 import fcntl
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -68,10 +69,12 @@ PRODUCTS = (CHECKPOINT, RESULT, METRICS, SAMPLES, SAMPLES_FIGURE, EVALUATION, FA
 
 
 def temporary_path(path: Path) -> Path:
-    """The temporary sibling ``path`` is written to before the rename (same folder, same suffixes)."""
+    """The temporary sibling ``path`` is written to before the rename: same folder, a name of its
+    own per writer (two processes may write one file at once, e.g. two sweeps sharing a study
+    each writing ``sweep.json``: the last rename wins, neither fails), and Keras' suffixes."""
     path = Path(path)
-    keras_suffix = ".weights.h5" if path.name.endswith(".weights.h5") else ""  # Keras checks the suffix
-    return path.with_name(f".{path.name}.tmp{keras_suffix}")
+    keras_suffix = next((s for s in (".weights.h5", ".keras") if path.name.endswith(s)), "")  # Keras checks it
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{keras_suffix}")
 
 
 @contextlib.contextmanager

@@ -492,6 +492,32 @@ def test_a_run_directory_in_use_is_refused_naming_the_holder(trained, tmp_path, 
     assert not rundir.is_done(directory)
 
 
+def test_writers_of_one_file_at_once_never_fail_and_leave_one_whole_version(tmp_path):
+    """Two sweeps sharing a study both write ``sweep.json``, the report, the tables: each writer
+    has a temporary file of its own, so the last rename wins and neither fails."""
+    import json
+    import threading
+
+    from fgan_bench import rundir
+
+    path, errors = tmp_path / "sweep.json", []
+
+    def write_many(writer):
+        try:
+            for i in range(200):
+                rundir.write_json_atomically(path, {"writer": writer, "i": i, "padding": "x" * 4096})
+        except Exception as error:  # noqa: BLE001 - collected, asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write_many, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    assert json.loads(path.read_text())["i"] == 199 and list(tmp_path.iterdir()) == [path]
+
+
 def test_disk_full_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
     import errno
 

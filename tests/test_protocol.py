@@ -54,10 +54,10 @@ def test_dry_run_describes_the_protocol(capsys):
     assert "4 studies × (3 random trials + 2 confirmation seeds) = 20 runs at most" in output
 
 
-def _protocol_process(out: Path, jobs: int = 2, log: Path | None = None) -> subprocess.Popen:
+def _protocol_process(out: Path, jobs: int = 2, log=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "fgan_bench", "sweep", str(SMOKE), "--out", str(out), "--jobs", str(jobs)],
-        stdout=log.open("w") if log else subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
@@ -84,9 +84,10 @@ def finished_protocol(tmp_path_factory):
     process.wait()
     killed_with = {d.name for d in runs.glob("*") if (d / "result.json").exists()}
     logs = [out.parent / f"again-{i}.log" for i in range(2)]
-    again = [_protocol_process(out, jobs=1, log=log) for log in logs]
-    for process in again:
-        process.wait(timeout=1800)
+    with logs[0].open("w") as first, logs[1].open("w") as second:
+        again = [_protocol_process(out, jobs=1, log=log) for log in (first, second)]
+        for process in again:
+            process.wait(timeout=1800)
     outputs = [log.read_text() for log in logs]
     for process, output in zip(again, outputs):
         assert process.returncode == 0, output

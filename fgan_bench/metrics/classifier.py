@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fgan_bench import rundir
 from fgan_bench.errors import FganBenchError
 
 #: Bump when the architecture or training changes, so cached classifiers are retrained.
@@ -81,13 +82,10 @@ def _load_or_train(fingerprint: str, folder: Path, dataset):
     model.fit(dataset.array, dataset.labels, batch_size=BATCH_SIZE, epochs=epochs, verbose=0, shuffle=True)
     _, accuracy = model.evaluate(dataset.test_array, dataset.test_labels, batch_size=512, verbose=0)
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = model_file.with_name(f".{model_file.stem}.tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, model_file)
-    info_file.write_text(
-        json.dumps(
-            {"dataset": dataset.spec, "architecture": ARCHITECTURE, "test_accuracy": float(accuracy), "epochs": epochs}
-        )
+    rundir.write_atomically(model_file, model.save)
+    rundir.write_json_atomically(
+        info_file,
+        {"dataset": dataset.spec, "architecture": ARCHITECTURE, "test_accuracy": float(accuracy), "epochs": epochs},
     )
     return model, float(accuracy)
 

@@ -168,7 +168,7 @@ def _local(
     requeued: set[str] = set()
     outcomes = []
     interrupted = threading.Event()
-    previous_handler = _on_sigint(lambda signum, frame: interrupted.set())
+    restore_sigint = _on_sigint(lambda signum, frame: interrupted.set())
     try:
         while queue or running:
             if interrupted.is_set():
@@ -204,8 +204,7 @@ def _local(
                 process.terminate()
         raise SweepInterrupted(outcomes, [config for config, _ in running.values()] + queue) from None
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
+        restore_sigint()
         for pool in pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
     return outcomes
@@ -227,12 +226,14 @@ def _sigint_blocked():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _on_sigint(handler):
-    """Installs ``handler`` for SIGINT and returns the previous one (``None``, changing nothing,
-    outside the main thread, where Python delivers no signal anyway)."""
+def _on_sigint(handler) -> Callable[[], None]:
+    """Installs ``handler`` for SIGINT; returns what puts the previous one back. Outside the main
+    thread (where Python delivers no signal anyway) it changes nothing."""
     if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGINT, handler)
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def _broken(

@@ -526,7 +526,5 @@ def write_report(sweep_dir: str | Path) -> Path:
         environment=_environment(sweep_dir, results),
     )
     path = sweep_dir / REPORT
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(html)
-    temporary.replace(path)
+    rundir.write_bytes_atomically(path, html.encode())
     return path
