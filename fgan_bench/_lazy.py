@@ -49,10 +49,17 @@ def import_tensorflow_quietly() -> None:
     Standard error (file descriptor 2, which the C++ side writes to directly) goes to a
     temporary file meanwhile; afterwards every captured line is written back except the known
     start-up lines (:data:`_STARTUP_NOISE`), and all of them where a GPU was found. Real
-    errors are never hidden.
+    errors are never hidden. TF's logger also drops one warning that is noise here
+    (:func:`_drop_predict_retracing_warning`).
     """
-    if "tensorflow" in sys.modules:
-        return
+    if "tensorflow" not in sys.modules:
+        _import_with_stderr_filtered()
+    import tensorflow
+
+    tensorflow.get_logger().addFilter(_drop_predict_retracing_warning)  # once: addFilter skips a repeat
+
+
+def _import_with_stderr_filtered() -> None:
     sys.stderr.flush()
     saved = os.dup(2)
     gpus = []
@@ -74,3 +81,12 @@ def import_tensorflow_quietly() -> None:
     if kept:
         sys.stderr.write("".join(kept))
         sys.stderr.flush()
+
+
+def _drop_predict_retracing_warning(record) -> bool:
+    """False for TF's "N out of the last M calls to <... make_predict_function ...> triggered
+    tf.function retracing" warning. Every evaluation (and every run a reused sweep worker
+    trains) predicts with a new model, whose predict function TF counts against the same
+    Python function; the warning says nothing about the run."""
+    message = record.getMessage()
+    return not ("triggered tf.function retracing" in message and "make_predict_function" in message)

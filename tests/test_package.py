@@ -127,6 +127,34 @@ def test_a_plugin_model_with_wrong_shapes_gets_one_line(tmp_path, model_plugin, 
     assert "model 'wrong_mlp'" in error and "(3,)" in error and "(2,)" in error
 
 
+def test_predict_retracing_warnings_of_new_models_are_dropped_but_other_retracing_warnings_stay():
+    import io
+    import logging
+
+    import keras
+    import numpy as np
+
+    from fgan_bench._lazy import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import tensorflow as tf
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    tf.get_logger().addHandler(handler)
+    try:
+        for rows in range(3, 11):  # as every evaluation and every run of a reused sweep worker does
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+            model.predict(np.zeros((rows, 2)), verbose=0)
+        traced = tf.function(lambda x: x)
+        for size in range(1, 9):  # a genuine retracing problem in the user's own code
+            traced(tf.zeros((size,)))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    logged = stream.getvalue()
+    assert "make_predict_function" not in logged and "triggered tf.function retracing" in logged
+
+
 def test_tensorflow_start_up_noise_stays_off_the_console_but_real_errors_do_not():
     code = ("import os, sys; from fgan_bench._lazy import import_tensorflow_quietly; import_tensorflow_quietly(); "
             "import tensorflow as tf; print('GPU' if tf.config.list_physical_devices('GPU') else 'CPU'); "
