@@ -331,12 +331,10 @@ def is_locked(directory: str | os.PathLike) -> bool:
     path = Path(directory) / LOCK
     if not path.exists():
         return False
-    with open(path, "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(lock, fcntl.LOCK_UN)
+    descriptor = _locked_descriptor(path, wait=False)
+    if descriptor is None:
+        return True
+    os.close(descriptor)
     return False
 
 
