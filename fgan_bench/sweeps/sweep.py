@@ -72,9 +72,10 @@ def run_sweep(
         print(describe_protocol(sweep, protocol, patterns))
         return 0
     if protocol is not None:  # [search] + [confirm]: equal tuning budget, then fresh seeds
+        started = time.perf_counter()
         outcomes = run_protocol(sweep, protocol, sweep_dir, jobs=jobs, executor=executor, storage=storage,
                                 patterns=patterns)
-        return _finish(sweep.name, sweep_dir, outcomes, time.perf_counter(), report)
+        return _finish(sweep.name, sweep_dir, outcomes, started, report)
     configs = select(sweep.resolved_configs(), patterns)
     if dry_run:
         for config in configs:
