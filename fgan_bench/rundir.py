@@ -216,25 +216,27 @@ def read_config(directory: str | os.PathLike):
 
 def result_problem(directory: str | os.PathLike) -> str | None:
     """Why an existing ``result.json`` is not a result (unreadable, not JSON, no status), or ``None``."""
-    path = Path(directory) / RESULT
-    if not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        return f"{path} is corrupt ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-    if not isinstance(result, dict) or not isinstance(result.get("status"), str):
-        return f"{path} is corrupt (no status)"
-    return None
+    return _load_result(directory)[1]
 
 
 def read_result(directory: str | os.PathLike) -> dict[str, Any] | None:
     """The run's ``result.json``, or ``None`` while it is not done — or when it is corrupt
     (see :func:`result_problem`): a damaged result is never taken for a finished run."""
+    return _load_result(directory)[0]
+
+
+def _load_result(directory: str | os.PathLike) -> tuple[dict[str, Any] | None, str | None]:
+    """``(result, None)``, ``(None, why it is corrupt)``, or ``(None, None)`` when there is none; one read."""
     path = Path(directory) / RESULT
-    if not path.is_file() or result_problem(directory) is not None:
-        return None
-    return json.loads(path.read_text())
+    if not path.exists():
+        return None, None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        return None, f"{path} is corrupt ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+    if not isinstance(result, dict) or not isinstance(result.get("status"), str):
+        return None, f"{path} is corrupt (no status)"
+    return result, None
 
 
 def read_failure(directory: str | os.PathLike) -> str | None:

@@ -383,7 +383,8 @@ def test_a_worker_killed_from_outside_fails_its_run_and_the_sweep_goes_on(tmp_pa
     assert outcomes[victim.run_id]["status"] == "failed" and "SIGKILL" in outcomes[victim.run_id]["reason"]
     failure = json.loads((victim_dir / rundir.FAILURE).read_text())
     assert failure["signal"] == signal.SIGKILL and "killed by SIGKILL" in failure["reason"]
-    assert outcomes[other.run_id]["status"] == "completed", outcomes[other.run_id]  # taken down with the pool, run again
+    # taken down with the pool, then run again
+    assert outcomes[other.run_id]["status"] == "completed", outcomes[other.run_id]
     assert json.loads((rundir.run_path(tmp_path, other.run_id) / rundir.RESULT).read_text())["steps"] == 100
 
 

@@ -47,8 +47,6 @@ from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError, one_line_reason
 
-FAILURE = rundir.FAILURE
-LOCK = rundir.LOCK
 EXECUTORS = ("local", "ray")
 
 
@@ -98,7 +96,6 @@ def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) ->
             keras.backend.clear_session()
             keras.mixed_precision.set_global_policy("float32")
             load_plugins(config_object.plugins)
-            (directory / FAILURE).unlink(missing_ok=True)
             result = run(config_object, sweep_dir, resume=True, progress=False)
             return {
                 "run_id": config_object.run_id,
@@ -116,7 +113,7 @@ def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) ->
 def record_failure(directory: Path, run_id: str, reason: str, **details) -> None:
     """``failure.json``; when even that cannot be written (disk full), the outcome still says why."""
     try:
-        rundir.write_json_atomically(directory / FAILURE, {"run_id": run_id, "reason": reason, **details})
+        rundir.write_json_atomically(directory / rundir.FAILURE, {"run_id": run_id, "reason": reason, **details})
     except FganBenchError:
         pass
 
@@ -250,7 +247,8 @@ def _broken(
         requeued.add(config.run_id)
         return None
     reason = _death(exitcode)
-    record_failure(directory, config.run_id, reason, signal=-exitcode if exitcode is not None and exitcode < 0 else None)
+    killed_by = -exitcode if exitcode is not None and exitcode < 0 else None
+    record_failure(directory, config.run_id, reason, signal=killed_by)
     return {"run_id": config.run_id, "status": "failed", "reason": reason}
 
 

@@ -59,8 +59,8 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
         metrics.update(result.get("quality", {}))
     elif failure is not None:
         record.update(status="failed", reason=failure)
-    elif rundir.result_problem(directory):  # a corrupt result.json is not a result: run the sweep again
-        record.update(status="unfinished", reason=rundir.result_problem(directory))
+    elif problem := rundir.result_problem(directory):  # a corrupt result.json is not a result: run the sweep again
+        record.update(status="unfinished", reason=problem)
     else:
         record.update(status="unfinished", reason="not run to the end yet")
     return record, metrics
