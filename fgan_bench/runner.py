@@ -33,11 +33,11 @@ def versions() -> dict[str, str]:
     import tensorflow as tf
     import tensorflow_probability as tfp
 
-    import fgan_bench
+    from fgan_bench._version import __version__
 
     return {
         "python": platform.python_version(),
-        "fgan_bench": fgan_bench.__version__,
+        "fgan_bench": __version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "tensorflow_probability": tfp.__version__,
