@@ -188,14 +188,49 @@ def load_checkpoint(model, path: str | os.PathLike) -> None:
 _HELD: dict[str, int] = {}
 
 
+class Hold:
+    """This process's hold on a lock file (an open, ``flock``-ed descriptor): ``<run>/.lock``
+    (:func:`hold_run_lock`) or ``<run>/.claim`` (:func:`try_claim`). It ends with
+    :meth:`release` or with the process, so SIGKILL never leaves a lock held."""
+
+    def __init__(self, descriptor: int):
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+#: A protocol driver's hold on a run it has queued.
+Claim = Hold
+
+
+def hold_run_lock(directory: str | os.PathLike, *, wait: bool) -> Hold | None:
+    """Takes ``<directory>/.lock`` for this process (``None`` if another holds it and ``wait`` is
+    False), writes the holder — pid, host, start time, command — into it, and removes the
+    temporary files of writers that are gone. For a hold that outlives a ``with`` block (the
+    Ray driver's); everything else uses :func:`run_lock`."""
+    directory = Path(directory)
+    descriptor = _locked_descriptor(directory / LOCK, wait=wait)
+    if descriptor is None:
+        return None
+    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]
+    holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')} ({command})"
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, holder.encode(), 0)
+    remove_stale_temporaries(directory)
+    return Hold(descriptor)
+
+
 @contextlib.contextmanager
 def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
-    """Holds ``<directory>/.lock`` (an exclusive ``flock``) for one process's work on a run.
+    """Holds ``<directory>/.lock`` (:func:`hold_run_lock`) for one process's work on a run.
 
     ``wait``: block until the holder is gone (sweep workers), or raise a one-line
     :class:`FganBenchError` naming the directory and the holder (``run``). Re-entrant within
     a process (a sweep worker holds it around :func:`fgan_bench.runner.run`, which takes it
-    again). The holder — pid, host, start time, command — is written into the lock file.
+    again). The holder text stays in the file after release, for a post-mortem.
     """
     directory = Path(directory)
     key = str(directory.resolve())
@@ -206,23 +241,16 @@ def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
         finally:
             _HELD[key] -= 1
         return
-    descriptor = _locked_descriptor(directory / LOCK, wait=wait)
-    if descriptor is None:
+    hold = hold_run_lock(directory, wait=wait)
+    if hold is None:
         holder = lock_holder(directory) or "another process"
         raise FganBenchError(f"{directory} is in use by {holder}; wait for it to finish (or stop it), then run again")
+    _HELD[key] = 1
     try:
-        command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]
-        holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')} ({command})"
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, holder.encode(), 0)
-        remove_stale_temporaries(directory)
-        _HELD[key] = 1
-        try:
-            yield
-        finally:
-            _HELD.pop(key, None)
+        yield
     finally:
-        os.close(descriptor)  # releases the flock; the holder text stays, for a post-mortem
+        _HELD.pop(key, None)
+        hold.release()
 
 
 def is_locked(directory: str | os.PathLike) -> bool:
@@ -237,23 +265,11 @@ def is_locked(directory: str | os.PathLike) -> bool:
     return False
 
 
-class Claim:
-    """A driver's hold on a run it has queued: the open, ``flock``-ed ``<run>/.claim``."""
-
-    def __init__(self, descriptor: int):
-        self._descriptor: int | None = descriptor
-
-    def release(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)
-            self._descriptor = None
-
-
 def try_claim(directory: str | os.PathLike) -> Claim | None:
     """Claims a run for this process's queue, or ``None`` if another process (or another claim
-    of this process) holds it. The claim ends with :meth:`Claim.release` or the process."""
+    of this process) holds it. The claim ends with :meth:`Hold.release` or the process."""
     descriptor = _locked_descriptor(make_directory(directory) / CLAIM, wait=False)
-    return None if descriptor is None else Claim(descriptor)
+    return None if descriptor is None else Hold(descriptor)
 
 
 def _locked_descriptor(path: Path, *, wait: bool) -> int | None:
