@@ -64,10 +64,10 @@ def _list(args: argparse.Namespace) -> int:
         print(_table(rows))
         return 0
     if args.what == "datasets":
-        rows = [["name", "description", "source"]]
+        rows = [["name", "parameters", "description", "source"]]
         for entry in datasets.dataset_entries():
             doc = (entry.item.__doc__ or "").strip().splitlines()
-            rows.append([entry.name, doc[0] if doc else "", entry.source])
+            rows.append([entry.name, datasets.dataset_parameters(entry.item), doc[0] if doc else "", entry.source])
         print(_table(rows))
         return 0
     rows = [["name", "f(u)", "dom f*", "f'(1)", "r = (f')⁻¹", "source"]]
@@ -173,6 +173,7 @@ def _stored_config(path: str | Path):
 
 def _run(args: argparse.Namespace) -> int:
     from fgan_bench.config import OPTIONS, RunConfig
+    from fgan_bench.run_status import explain
     from fgan_bench.runner import check_samples, run, run_directory
 
     given = {name: getattr(args, name) for name in OPTIONS if hasattr(args, name)}
@@ -220,11 +221,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
     quality = _summary(result.get("quality", {}), divergences.get_divergence(config.divergence).spec)
     estimate = result.get("final_metrics", {}).get("divergence_estimate")
+    for warning in result.get("warnings", ()):
+        print(f"warning: {warning}")
     print(
         f"{result['status']} at step {result['steps']} in {result['wall_time_s']:.1f} s"
         + (f"; divergence estimate {estimate:.4g}" if estimate is not None else "")
         + (f"; {quality}" if quality else "")
-        + f"\nrun directory: {directory}"
+        + f"\n{explain(result)}\nrun directory: {directory}"
     )
     return 0
 
