@@ -78,4 +78,6 @@ def explain(result: Mapping[str, Any]) -> str:
     reason = (result.get("diverged") or {}).get("reason")
     if status == "diverged" and not reason:
         reason = f"non-finite loss or weights at step {(result.get('diverged') or {}).get('step')}"
-    return f"{status}: {reason or MEANINGS.get(status, '')}"
+    warnings = len(result.get("warnings", ()))
+    noted = f" ({warnings} warning{'s' if warnings > 1 else ''} above, not a failure)" if warnings else ""
+    return f"{status}: {reason or MEANINGS.get(status, '')}{noted}"

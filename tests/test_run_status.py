@@ -16,6 +16,7 @@ def test_a_saturated_critic_on_reverse_kl_is_a_warning_not_divergence():
     assert result["warnings"] == [
         "critic saturated: t_fake = -7.32e+08 (certain on one side; losses and samples are finite)"]
     assert explain(result).startswith("completed: trained every step")
+    assert explain(result).endswith("(1 warning above, not a failure)")
 
 
 def test_exploded_losses_or_metrics_still_diverge():

@@ -406,6 +406,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     matplotlib.use("Agg")
     from fgan_bench.datasets.user_data import dataset_label
     from fgan_bench.sweeps.state import load_sweep_state
+    from fgan_bench.sweeps.tuning import tuning_section
 
     sweep_dir = Path(sweep_dir)
     state = load_sweep_state(sweep_dir)
@@ -471,6 +472,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         runs=runs[run_columns].to_dict("records") if not runs.empty else [],
         run_columns=run_columns,
         csv_files=csv_files,
+        **tuning_section(sweep_dir, state, results),
         sweep_file=state["text"],
         environment=_environment(sweep_dir, results),
     )
