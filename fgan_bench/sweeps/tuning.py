@@ -61,21 +61,15 @@ def study_summaries(state: dict[str, Any], results) -> list[StudySummary]:
         return []
     import optuna
 
-    from fgan_bench.pruning import open_storage
+    from fgan_bench.pruning import open_storage, protocol_studies
 
     protocol = state["protocol"]
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         storage = open_storage(protocol["storage"])
     except Exception:  # noqa: BLE001 - a moved folder or an unreachable database: no section, the rest stands
         return []
     summaries = []
-    for key, name in protocol["studies"].items():
-        dataset, divergence = key.split("/", 1)
-        try:
-            study = optuna.load_study(study_name=name, storage=storage)
-        except KeyError:
-            continue
+    for dataset, divergence, study in protocol_studies(protocol, storage):
         completed = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
                      if t.number < protocol["trials"] and t.value is not None]
         if completed:
