@@ -49,9 +49,12 @@ def _list(args: argparse.Namespace) -> int:
     if args.what == "metrics":
         from fgan_bench import metrics
 
-        rows = [["name", "description", "default", "source"]]
+        rows = [["name", "description", "applies to", "by default", "source"]]
         for entry in metrics.metric_entries():
-            rows.append([entry.name, entry.item.description, "yes" if entry.item.default else "no", entry.source])
+            metric = entry.item
+            default = "where it applies" if metric.default and metric.where != "every dataset" else (
+                "yes" if metric.default else "no (--metrics)")
+            rows.append([entry.name, metric.description, metric.where or "-", default, entry.source])
         print(_table(rows))
         return 0
     if args.what == "models":
@@ -202,6 +205,10 @@ def _run(args: argparse.Namespace) -> int:
             stored = _stored_config(args.config)
             plugins.load_plugins(stored.plugins)
             base = stored.to_dict()
+        stored_every = base.get("log_every")
+        if stored_every and "log_every" not in given and isinstance(given.get("steps"), int) \
+                and given["steps"] % stored_every:
+            base.pop("log_every")  # derived from the stored steps (steps/20): derive it for the new ones
         values = {**base, **given}
         named = [str(Path(p).resolve()) for p in args.plugins]
         values["plugins"] = list(dict.fromkeys([*base.get("plugins", ()), *named]))
@@ -392,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except FganBenchError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        if getattr(error, "details", ""):  # a refused plugin divergence: the check table it was refused by
+            print(error.details, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)

@@ -100,7 +100,7 @@ def test_a_sweep_on_a_named_file_reports_it_by_name_with_held_out_metrics(tmp_pa
     assert {"memorisation_share", "mmd2", "precision"} <= metrics  # memorisation runs: there is a held-out split
     html = (tmp_path / "out" / "mine" / "report.html").read_text()
     assert '>moons</h2>' in html and "file:path=moons.npy" not in html.split("<h2", 1)[0].split("<nav", 1)[-1]
-    assert "final samples (orange) over the held-out data (120 examples)" in html
+    assert "final samples (orange) over 120 held-out data points (grey)" in html
 
 
 @pytest.mark.slow

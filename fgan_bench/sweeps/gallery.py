@@ -47,7 +47,7 @@ def sample_gallery(dataset, title: str, samples: dict[tuple[str, int], np.ndarra
                 axis.set_ylabel(label, fontsize=8)
     handles, names = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, names, loc="upper right", fontsize=7, frameon=False, markerscale=6)
-    underneath = "the target density" if dataset.synthetic else f"the {reference_label} ({len(reference)} examples)"
+    underneath = "the target density" if dataset.synthetic else f"{len(reference)} {reference_label} points"
     caption = f"{title}: final samples (orange) over {underneath} (grey), shared axes"
     figure.suptitle(caption, fontsize=9, x=0.02, ha="left")
     figure.tight_layout(rect=(0, 0, 1, 0.95))
