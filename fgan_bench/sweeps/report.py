@@ -33,7 +33,9 @@ SUMMARY = "summary.csv"
 ANSWER = "answer.csv"
 EXPECTED_MAX = "expected_max.csv"
 REPORT = "report.html"
-CURVES = ("divergence_estimate", "critic_loss", "generator_loss")
+#: Training curves: the critic's estimate of D_f, the generator's loss and the critic's gradient
+#: norm (the critic loss is −estimate under the saddle objective: a panel of it mirrored the first).
+CURVES = ("divergence_estimate", "generator_loss", "critic_grad_norm")
 FINISHED = ("completed", "diverged")
 
 
@@ -305,15 +307,19 @@ def _curves(history: pd.DataFrame, dataset: str, varying: list[str], run_ids=Non
         magnitude = values["value"].abs()
         typical = max(float(magnitude.quantile(0.5)) if len(magnitude) else 1.0, 1e-3)
         if len(magnitude) and float(magnitude.max()) > 100 * typical:  # one spike is enough to flatten the rest: symlog
-            axis.set_yscale("symlog", linthresh=typical)
-            axis.set_ylabel(f"{metric.replace('_', ' ')} (symlog, linear within ±{typical:.2g})")
+            positive = bool((values["value"] > 0).all())  # a norm: log, with no empty negative half
+            axis.set_yscale("log") if positive else axis.set_yscale("symlog", linthresh=typical)
+            scale = "log" if positive else f"symlog, linear within ±{typical:.2g}"
+            axis.set_ylabel(f"{metric.replace('_', ' ')} ({scale})")
         else:
             axis.set_ylabel(metric.replace("_", " "))
         axis.grid(alpha=0.3)
         axis.ticklabel_format(axis="x", style="plain")
     if axes[-1].get_legend() is not None:
         sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
-    figure.suptitle(f"{dataset}: training curves (line: median of seeds, band: min–max)")
+    from fgan_bench.datasets.user_data import dataset_label
+
+    figure.suptitle(f"{dataset_label(dataset)}: training curves (line: median of seeds, band: min–max)")
     figure.tight_layout()
     return _figure_uri(figure)
 
@@ -326,10 +332,15 @@ def _throughput(results: pd.DataFrame):
     runs = runs[runs["steps_per_second"].notna()] if "steps_per_second" in runs else runs.iloc[0:0]
     if runs.empty:
         return None
+    from fgan_bench.datasets.user_data import dataset_label
+
+    runs = runs.assign(dataset=runs["dataset"].map(dataset_label))
     figure, axis = plt.subplots(figsize=(8, 0.8 + 0.3 * runs["divergence"].nunique()))
     sns.barplot(data=runs, y="divergence", x="steps_per_second", hue="dataset", errorbar="sd", ax=axis)
     axis.set_xlabel("training steps per second")
     axis.set_title("training throughput (bars: mean over runs, lines: std)")
+    if axis.get_legend() is not None:  # beside the bars, never over them
+        sns.move_legend(axis, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="dataset")
     return _figure_uri(figure)
 
 
