@@ -56,3 +56,22 @@ def test_plugin_divergences_are_marked():
     assert plugin_source("chi_k:3") == "plugin chi_k.py"
     assert plugin_source("kl") == "" and plugin_source("alpha:2") == ""
     assert plugin_source("never_registered") == "plugin (not loaded here)"
+
+
+def test_the_journal_storage_opens_in_optuna_dashboard(tmp_path):
+    """Run only where optuna-dashboard is installed (`pip install -e ".[dashboard]"`)."""
+    import io
+    import json
+
+    import pytest
+
+    dashboard = pytest.importorskip("optuna_dashboard")
+    state = _state(tmp_path)
+    app = dashboard.wsgi(open_storage(state["protocol"]["storage"]))
+    answer = {}
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/studies", "QUERY_STRING": "", "SERVER_NAME": "localhost",
+               "SERVER_PORT": "8080", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
+               "wsgi.errors": io.StringIO()}
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: answer.setdefault("status", status)))
+    assert answer["status"].startswith("200")
+    assert "s/moons/kl" in [study["study_name"] for study in json.loads(body)["studies"]]
