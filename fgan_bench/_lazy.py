@@ -110,6 +110,9 @@ class _QuietTensorFlowLoader(importlib.abc.Loader):
         with _stderr_filtered():
             self.loader.exec_module(module)
 
+    def __getattr__(self, name: str):  # get_resource_reader, is_package, ...: the wrapped loader's
+        return getattr(self.loader, name)
+
 
 class QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
     """Makes the process's first ``import tensorflow`` — by anyone, ``import keras`` in a
