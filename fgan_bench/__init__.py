@@ -18,7 +18,9 @@ Public API::
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
 first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
 ``--help`` answer without importing TensorFlow, while :class:`FGAN`, the callbacks and the
-models are ordinary classes in modules that import Keras at the top.
+models are ordinary classes in modules that import Keras at the top. Importing the package
+makes TensorFlow's later first import quiet (no CUDA, oneDNN or CPU-feature lines unless
+``FGAN_BENCH_DEBUG=1``): a script imports ``fgan_bench`` before ``keras``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 import fgan_bench._isolation  # noqa: F401 - first: under `python -m`, drop the working directory from sys.path
+from fgan_bench._lazy import install_quiet_import
 from fgan_bench._version import __version__
+
+install_quiet_import()  # TensorFlow's first import, by anyone (a script's `import keras`), prints no start-up lines
+
 
 #: Public name → the module that defines it.
 _EXPORTS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -142,23 +143,37 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """One Keras ``Progbar`` over the whole run's steps, with the main logged values."""
+    """Progress over the whole run's steps, with the main logged values: in a terminal one
+    Keras ``Progbar`` line redrawn in place; in a log file (stdout not a terminal) a plain
+    line, no escape codes, at every tenth of the run."""
 
     SHOWN = ("divergence_estimate", "critic_loss", "generator_loss")
 
-    def __init__(self, total_steps: int, start_step: int = 0):
+    def __init__(self, total_steps: int, start_step: int = 0, *, terminal: bool | None = None):
         super().__init__()
         self.total_steps = total_steps
         self.start_step = start_step
+        self.terminal = sys.stdout.isatty() if terminal is None else terminal
+        self.every = max(total_steps // 10, 1)
 
     def on_train_begin(self, logs=None):
-        self.bar = keras.utils.Progbar(self.total_steps, stateful_metrics=self.SHOWN, unit_name="step")
-        if self.start_step:
-            self.bar.update(self.start_step)
+        self.started = time.perf_counter()
+        self.next_line = (self.start_step // self.every + 1) * self.every
+        if self.terminal:
+            self.bar = keras.utils.Progbar(self.total_steps, stateful_metrics=self.SHOWN, unit_name="step")
+            if self.start_step:
+                self.bar.update(self.start_step)
 
     def on_train_batch_end(self, batch, logs=None):
         values = [(k, float(logs[k])) for k in self.SHOWN if logs and k in logs]
-        self.bar.update(steps_done(self.model), values=values)
+        step = steps_done(self.model)
+        if self.terminal:
+            self.bar.update(step, values=values)
+        elif step >= self.next_line or step >= self.total_steps:
+            self.next_line = (step // self.every + 1) * self.every
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in values)
+            print(f"step {step}/{self.total_steps} ({100 * step // self.total_steps}%) "
+                  f"{time.perf_counter() - self.started:.0f} s: {shown}", flush=True)
 
 
 class TensorBoardWriter(keras.callbacks.Callback):

@@ -49,9 +49,12 @@ def _list(args: argparse.Namespace) -> int:
     if args.what == "metrics":
         from fgan_bench import metrics
 
-        rows = [["name", "description", "default", "source"]]
+        rows = [["name", "description", "applies to", "by default", "source"]]
         for entry in metrics.metric_entries():
-            rows.append([entry.name, entry.item.description, "yes" if entry.item.default else "no", entry.source])
+            metric = entry.item
+            default = "where it applies" if metric.default and metric.where != "every dataset" else (
+                "yes" if metric.default else "no (--metrics)")
+            rows.append([entry.name, metric.description, metric.where or "-", default, entry.source])
         print(_table(rows))
         return 0
     if args.what == "models":
@@ -64,10 +67,10 @@ def _list(args: argparse.Namespace) -> int:
         print(_table(rows))
         return 0
     if args.what == "datasets":
-        rows = [["name", "description", "source"]]
+        rows = [["name", "parameters", "description", "source"]]
         for entry in datasets.dataset_entries():
             doc = (entry.item.__doc__ or "").strip().splitlines()
-            rows.append([entry.name, doc[0] if doc else "", entry.source])
+            rows.append([entry.name, datasets.dataset_parameters(entry.item), doc[0] if doc else "", entry.source])
         print(_table(rows))
         return 0
     rows = [["name", "f(u)", "dom f*", "f'(1)", "r = (f')⁻¹", "source"]]
@@ -173,6 +176,7 @@ def _stored_config(path: str | Path):
 
 def _run(args: argparse.Namespace) -> int:
     from fgan_bench.config import OPTIONS, RunConfig
+    from fgan_bench.run_status import explain
     from fgan_bench.runner import check_samples, run, run_directory
 
     given = {name: getattr(args, name) for name in OPTIONS if hasattr(args, name)}
@@ -201,6 +205,10 @@ def _run(args: argparse.Namespace) -> int:
             stored = _stored_config(args.config)
             plugins.load_plugins(stored.plugins)
             base = stored.to_dict()
+        stored_every = base.get("log_every")
+        if stored_every and "log_every" not in given and isinstance(given.get("steps"), int) \
+                and given["steps"] % stored_every:
+            base.pop("log_every")  # derived from the stored steps (steps/20): derive it for the new ones
         values = {**base, **given}
         named = [str(Path(p).resolve()) for p in args.plugins]
         values["plugins"] = list(dict.fromkeys([*base.get("plugins", ()), *named]))
@@ -220,11 +228,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
     quality = _summary(result.get("quality", {}), divergences.get_divergence(config.divergence).spec)
     estimate = result.get("final_metrics", {}).get("divergence_estimate")
+    for warning in result.get("warnings", ()):
+        print(f"warning: {warning}")
     print(
         f"{result['status']} at step {result['steps']} in {result['wall_time_s']:.1f} s"
         + (f"; divergence estimate {estimate:.4g}" if estimate is not None else "")
         + (f"; {quality}" if quality else "")
-        + f"\nrun directory: {directory}"
+        + f"\n{explain(result)}\nrun directory: {directory}"
     )
     return 0
 
@@ -389,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except FganBenchError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        if getattr(error, "details", ""):  # a refused plugin divergence: the check table it was refused by
+            print(error.details, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)

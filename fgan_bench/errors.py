@@ -39,7 +39,12 @@ class InvalidDivergenceError(RegistrationError):
 
 
 class PluginError(FganBenchError):
-    """A plugin file, folder or entry point that could not be loaded."""
+    """A plugin file, folder or entry point that could not be loaded; ``details``: what the
+    command line prints after the one line (a refused divergence's check table), or empty."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 class ConfigError(FganBenchError, ValueError):

@@ -90,6 +90,12 @@ def load_plugin_file(path: str | os.PathLike) -> types.ModuleType:
             spec.loader.exec_module(module)
     except FganBenchError as error:
         sys.modules.pop(module_name, None)
+        report = getattr(error, "report", None)
+        if report is not None:  # the one line names the failed checks; the table follows (PluginError.details)
+            failed = ", ".join(check.name for check in report.failed)
+            raise PluginError(f"plugin {str(path)!r}: divergence {report.spec!r} refused by the math validator "
+                              f"({len(report.failed)} of {len(report.checks)} checks failed: {failed})",
+                              details=report.format()) from error
         raise PluginError(f"plugin {str(path)!r}: {error}") from error
     except KeyboardInterrupt:
         sys.modules.pop(module_name, None)

@@ -36,6 +36,21 @@ def open_storage(storage: str):
     return optuna.storages.JournalStorage(JournalFileBackend(str(storage)))
 
 
+def protocol_studies(protocol: dict[str, Any], storage=None):
+    """Each (dataset, divergence, study) of a protocol's ``sweep.json`` record that exists in
+    its storage (opened from ``protocol["storage"]`` unless given)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = storage or open_storage(protocol["storage"])
+    for key, name in protocol["studies"].items():
+        dataset, divergence = key.split("/", 1)
+        try:
+            yield dataset, divergence, optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            continue
+
+
 def make_pruner(settings: dict[str, Any] | None):
     """Successive halving with the protocol's settings (``None``: never prune)."""
     import optuna

@@ -12,7 +12,6 @@ continues it and ends with the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import sys
@@ -75,8 +74,10 @@ def build_trainer(config: RunConfig, strategy, dataset=None):
 
 def describe(config: RunConfig) -> str:
     """The one-line header of a resolved run."""
+    from fgan_bench.datasets.user_data import dataset_label
+
     return (
-        f"run {config.run_id}: {config.divergence} on {config.dataset}, {config.steps} steps "
+        f"run {config.run_id}: {config.divergence} on {dataset_label(config.dataset)}, {config.steps} steps "
         f"(model {config.model}, batch {config.batch_size}, seed {config.seed}, strategy {config.strategy})"
     )
 
@@ -312,21 +313,11 @@ def _out_of_memory(error: BaseException) -> bool:
 
 
 def _mark_exploded(result: dict[str, Any]) -> None:
-    """A completed run whose final values blew up (NaN, ±inf, or beyond 10⁶: KID 3.8e29) is
-    ``diverged``, with the values that say so (:func:`fgan_bench.metrics.exploded_values`)."""
-    from fgan_bench.metrics import exploded_values
+    """A completed run whose final values blew up is ``diverged``; a saturated critic is a
+    warning (:func:`fgan_bench.run_status.judge`)."""
+    from fgan_bench.run_status import judge
 
-    if result["status"] != "completed":
-        return
-    # The closed-form true_* divergences are unbounded by nature (χ² reaches e^50 against an exact
-    # density) and a NaN evaluation is undefined (mode KL with no mode captured): neither is a blow-up.
-    quality = {k: v for k, v in result.get("quality", {}).items() if not k.startswith("true_") and not math.isnan(v)}
-    final = {**result["final_metrics"], **quality}
-    final.pop("wall_time_s", None)
-    exploded = exploded_values(final)
-    if exploded:
-        result["status"] = "diverged"
-        result["diverged"] = {"step": result["steps"], "exploded": exploded, "reason": "; ".join(exploded.values())}
+    judge(result)
 
 
 def _evaluate_samples(
@@ -342,7 +333,9 @@ def _evaluate_samples(
     rundir.write_array_atomically(directory / rundir.SAMPLES, samples)
     if not np.all(np.isfinite(samples)):
         return {"samples_finite": False, "skipped_metrics": skipped}
-    title = f"{config.divergence} on {config.dataset}, {config.steps} steps, seed {config.seed}"
+    from fgan_bench.datasets.user_data import dataset_label
+
+    title = f"{config.divergence} on {dataset_label(config.dataset)}, {config.steps} steps, seed {config.seed}"
     plot_samples(samples, dataset, directory / rundir.SAMPLES_FIGURE, title=title)
     timings: dict[str, float] = {}
     quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings, skipped=skipped)

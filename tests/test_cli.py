@@ -107,7 +107,10 @@ def test_wrong_plugin_is_refused_naming_the_conjugate_check(tmp_path):
     )
     result = run_cli("--plugins", str(plugin), "list", "divergences")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "conjugate failed" in result.stderr and "wrong_kl.py" in result.stderr
+    first, *table = result.stderr.strip().splitlines()
+    assert "wrong_kl.py" in first and "refused by the math validator (2 of 10 checks failed: conjugate" in first
+    assert table[0] == "Validating divergence wrong_kl" and len(table) == 12  # the check table it promises
+    assert any(line.split()[:2] == ["FAIL", "conjugate"] for line in table) and table[-1].endswith("FAILED")
 
 
 def test_plugins_come_from_the_environment_variable_but_never_from_the_working_directory(tmp_path):

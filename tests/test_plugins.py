@@ -112,7 +112,8 @@ def test_wrong_plugin_file_is_refused_naming_the_conjugate_check(tmp_path, clean
     with pytest.raises(fgan_bench.PluginError) as info:
         fgan_bench.load_plugins([plugin])
     message = str(info.value)
-    assert "wrong_kl.py" in message and "conjugate failed" in message and "\n" not in message
+    assert "wrong_kl.py" in message and "checks failed: conjugate" in message and "\n" not in message
+    assert "FAIL  conjugate" in info.value.details  # the table, for the command line to print
     assert "wrong_kl" not in fgan_bench.list_divergences()
 
 

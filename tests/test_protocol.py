@@ -162,6 +162,34 @@ def test_protocol_report_answers_first(finished_protocol):
     assert (answer_table.groupby("dataset")["verdict"].first() == "best").all()
 
 
+def test_protocol_report_shows_each_study_s_best_hyperparameters_and_importances(finished_protocol):
+    import html as html_module
+
+    sweep_dir = finished_protocol[0]
+    html = html_module.unescape((sweep_dir / "report.html").read_text())
+    section = html[html.index('id="tuning"'):html.index("</table>", html.index('id="tuning"'))]
+    trials = pd.read_csv(sweep_dir / "trials.csv")
+    rows = section.split('<tr class="study"')[1:]
+    assert len(rows) == 4  # one per dataset × divergence study
+    for row in rows:
+        dataset = re.search(r"<td>(\w+)</td>", row).group(1)
+        divergence = re.search(r'data-divergence="([^"]+)"', row).group(1)
+        study = trials[(trials["dataset"] == dataset) & (trials["divergence"] == divergence)]
+        complete = study[study["state"] == "complete"]
+        best = complete.loc[complete["value"].idxmin()]
+        assert f"<td class=\"num\">{int(best['trial'])}</td>" in row
+        assert f"generator_lr = {best['param_generator_lr']:.4g}" in row and "beta1 = " in row
+        if complete["param_generator_lr"].nunique() >= 2:
+            shares = [float(x) for x in re.findall(r"(?:generator_lr|beta1|critic_steps) (\d\.\d\d)", row)]
+            assert shares and abs(sum(shares) - 1.0) < 0.02  # fANOVA shares of the variance
+        else:
+            assert "importances need at least 2 completed trials" in row
+        links = re.findall(r'href="(runs/[^"]+)"', row)
+        assert f"runs/{best['run_id']}/" in links and len(links) == 3  # best trial + 2 confirmation seeds
+        assert all((sweep_dir / link).is_dir() for link in links)
+    assert f"optuna-dashboard {sweep_dir / 'study.journal'}" in section
+
+
 def test_a_report_with_no_finished_run_says_so(tmp_path, capsys):
     path = tmp_path / "p.toml"
     path.write_text(HEAD + "[defaults]\nsteps = 100\n")

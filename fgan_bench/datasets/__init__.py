@@ -15,7 +15,7 @@ from collections.abc import Callable
 from fgan_bench.datasets.base import Dataset
 from fgan_bench.datasets.pipeline import training_batches
 from fgan_bench.datasets.validation import coerce_parameters
-from fgan_bench.errors import FganBenchError, SpecError
+from fgan_bench.errors import FganBenchError, SpecError, UnknownNameError
 from fgan_bench.registry import Entry, Registry, parse_spec, registration_source
 
 ENTRY_POINT_GROUP = "fgan_bench.datasets"
@@ -27,9 +27,11 @@ def _load_builtins() -> None:
     from fgan_bench.datasets.mnist5k import mnist5k
     from fgan_bench.datasets.pacgan import PACGAN_DATASETS
     from fgan_bench.datasets.tfds import tfds
+    from fgan_bench.datasets.user_data import file
 
     with registration_source("builtin"):
-        for name, build in {**BUILTIN_DATASETS, "mnist5k": mnist5k, **PACGAN_DATASETS, "tfds": tfds}.items():
+        builtins = {**BUILTIN_DATASETS, "file": file, "mnist5k": mnist5k, **PACGAN_DATASETS, "tfds": tfds}
+        for name, build in builtins.items():
             _REGISTRY.add(name, build)
 
 
@@ -70,7 +72,10 @@ def get_dataset(spec: str | Dataset) -> Dataset:
     if isinstance(spec, Dataset):
         return spec
     parsed = parse_spec(spec)
-    build = _REGISTRY.lookup(parsed.name).item
+    try:
+        build = _REGISTRY.lookup(parsed.name).item
+    except UnknownNameError:
+        raise UnknownNameError(_unknown_dataset(parsed.name)) from None
     try:
         bound = inspect.signature(build).bind(*parsed.args, **dict(parsed.kwargs))
     except TypeError as error:
@@ -86,6 +91,18 @@ def get_dataset(spec: str | Dataset) -> Dataset:
     except OSError as error:
         raise FganBenchError(f"dataset {spec!r}: {error}") from None
     return _without_default_parameters(dataset, build)
+
+
+def _unknown_dataset(name: str) -> str:
+    """The one line for an unknown dataset: a near-miss of a registered name (``rign8``), or
+    else how to train on one's own data under that name (``moons`` is not ``mnist``)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list_datasets(), n=2, cutoff=0.8)
+    if close:
+        return f"unknown dataset {name!r}; did you mean {' or '.join(repr(c) for c in close)}?"
+    return (f"unknown dataset {name!r}; for your own data pass file:path=FILE.npy,name={name} (an array, or a folder "
+            f"of images); known datasets: {', '.join(list_datasets())}")
 
 
 def _without_default_parameters(dataset: Dataset, build: DatasetBuilder) -> Dataset:
@@ -105,6 +122,13 @@ def list_datasets() -> list[str]:
     return _REGISTRY.names()
 
 
+def dataset_parameters(build: DatasetBuilder) -> str:
+    """A builder's spec parameters with their defaults, e.g. ``path, name='', test_fraction=0.2``."""
+    shown = [name if p.default is inspect.Parameter.empty else f"{name}={p.default!r}"
+             for name, p in inspect.signature(build).parameters.items()]
+    return ", ".join(shown) or "-"
+
+
 def dataset_entries() -> list[Entry[DatasetBuilder]]:
     return _REGISTRY.entries()
 
@@ -116,6 +140,7 @@ def unregister_dataset(name: str) -> None:
 __all__ = [
     "Dataset",
     "dataset_entries",
+    "dataset_parameters",
     "get_dataset",
     "list_datasets",
     "register_dataset",

@@ -210,65 +210,6 @@ def fashion_mnist(path: str | None = None) -> Dataset:
     return _keras_npz("fashion_mnist", "fashion_mnist.npz", path)
 
 
-def _load_array_file(file: Path) -> np.ndarray:
-    archive = validation.load_numpy_file(file)
-    if not isinstance(archive, dict):
-        return archive
-    for key in ("x_train", "x", "data", "samples"):
-        if key in archive:
-            return archive[key]
-    if len(archive) == 1:
-        return next(iter(archive.values()))
-    raise FganBenchError(f"{file}: name the array x_train, x, data or samples (found: {', '.join(archive) or 'none'})")
-
-
-def _load_image_folder(folder: Path) -> np.ndarray:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-    if not files:
-        raise FganBenchError(f"{folder} holds no .png or .jpg images")
-    images = [validation.read_image(f) for f in files]
-    shapes = {im.shape for im in images}
-    if len(shapes) > 1:
-        raise FganBenchError(f"{folder}: images differ in shape ({sorted(shapes)[:3]}...); resize them to one shape")
-    stacked = np.stack(images)
-    return stacked * 255.0 if stacked.max() <= 1.0 and files[0].suffix.lower() == ".png" else stacked
-
-
-def file(path: str) -> Dataset:
-    """The user's data: a ``.npy``/``.npz`` array (n × d vectors, or n × H × W[ × C] images) or a folder of images."""
-    location = Path(str(path)).expanduser()
-    if not location.exists():
-        raise FganBenchError(f"data file {location} does not exist; pass file:path=FILE.npy|FILE.npz|IMAGE_FOLDER")
-    data = _load_image_folder(location) if location.is_dir() else _load_array_file(location)
-    data = validation.check_examples(data, str(location))
-    fingerprint = content_fingerprint(location)
-    if data.ndim == 2:
-        return Dataset(
-            name="file",
-            kind="vector",
-            shape=data.shape[1:],
-            value_range=VECTOR_RANGE,
-            description=f"{len(data)} vectors from {location}",
-            array=data.astype(np.float32),
-            parameters={"path": str(path)},
-            fingerprint=fingerprint,
-        )
-    if data.ndim in (3, 4):
-        array = _images_in_range(data)
-        validation.check_image_shape(array.shape[1:], str(location))
-        return Dataset(
-            name="file",
-            kind="image",
-            shape=array.shape[1:],
-            value_range=IMAGE_RANGE,
-            description=f"{len(array)} images from {location}",
-            array=array,
-            parameters={"path": str(path)},
-            fingerprint=fingerprint,
-        )
-    raise FganBenchError(f"{location}: expected an array of shape (n, d) or (n, H, W[, C]), got {data.shape}")
-
-
 BUILTIN_DATASETS = {
     "mixture1d": mixture1d,
     "ring8": ring8,
@@ -277,5 +218,4 @@ BUILTIN_DATASETS = {
     "digits": digits,
     "mnist": mnist,
     "fashion_mnist": fashion_mnist,
-    "file": file,
 }

@@ -49,6 +49,7 @@ class Metric:
         description: one line, with the definition.
         applies_to: ``inputs -> bool``: whether the metric makes sense here (a dataset with
             modes, a known density, class labels, a critic, ...).
+        where: where it applies, in words (``"data with known modes"``), for ``list metrics``.
         default: evaluated when no metric list is given (by the training callback and
             ``fgan_bench evaluate``).
         directions: for each output, whether ``"higher"`` or ``"lower"`` is better
@@ -64,6 +65,7 @@ class Metric:
     description: str = ""
     applies_to: Callable[[EvaluationInputs], bool] = lambda inputs: True  # noqa: E731
     default: bool = True
+    where: str = ""
     directions: Mapping[str, Direction] = dataclasses.field(default_factory=dict)
     min_samples: int = 2
     min_samples_reason: str = ""

@@ -496,21 +496,13 @@ def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None
 def trials_table(sweep_dir: str | Path, state: dict[str, Any]):
     """``trials.csv``: one row per in-budget trial — dataset, divergence, trial, state, metric,
     value (a pruned trial's last intermediate value), pruned step, run id and parameters."""
-    import optuna
     import pandas as pd
 
-    from fgan_bench.pruning import open_storage
+    from fgan_bench.pruning import protocol_studies
 
     protocol = state["protocol"]
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(protocol["storage"])
     rows = []
-    for key, name in protocol["studies"].items():
-        dataset, divergence = key.split("/", 1)
-        try:
-            study = optuna.load_study(study_name=name, storage=storage)
-        except KeyError:
-            continue
+    for dataset, divergence, study in protocol_studies(protocol):
         for trial in study.get_trials(deepcopy=False):
             if trial.number >= protocol["trials"]:
                 continue

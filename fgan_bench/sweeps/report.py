@@ -19,8 +19,6 @@ per dataset), and for protocols ``trials.csv`` and ``expected_max.csv``.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from pathlib import Path
 
@@ -35,7 +33,9 @@ SUMMARY = "summary.csv"
 ANSWER = "answer.csv"
 EXPECTED_MAX = "expected_max.csv"
 REPORT = "report.html"
-CURVES = ("divergence_estimate", "critic_loss", "generator_loss")
+#: Training curves: the critic's estimate of D_f, the generator's loss and the critic's gradient
+#: norm (the critic loss is −estimate under the saddle objective: a panel of it mirrored the first).
+CURVES = ("divergence_estimate", "generator_loss", "critic_grad_norm")
 FINISHED = ("completed", "diverged")
 
 
@@ -123,12 +123,9 @@ def summary_table(results: pd.DataFrame, varying: list[str]) -> pd.DataFrame:
 
 
 def _figure_uri(figure) -> str:
-    import matplotlib.pyplot as plt
+    from fgan_bench.plotting import figure_data_uri
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return figure_data_uri(figure)
 
 
 def answers(results: pd.DataFrame, varying: list[str], metrics: dict[str, str]) -> tuple[dict, pd.DataFrame]:
@@ -270,11 +267,11 @@ def _cd_figure(summary: pd.DataFrame, metrics: dict[str, str], varying: list[str
 
 
 def _gallery(sweep_dir: Path, runs: pd.DataFrame, dataset_name: str, varying: list[str]):
-    """Every divergence × every seed's final samples on shared axes over the target density's contours."""
-    import matplotlib.pyplot as plt
-
+    """Every divergence × every seed's final samples (:func:`fgan_bench.sweeps.gallery.sample_gallery`)."""
     from fgan_bench._lazy import import_tensorflow_quietly
     from fgan_bench.datasets import get_dataset
+    from fgan_bench.datasets.user_data import dataset_label
+    from fgan_bench.sweeps.gallery import sample_gallery
 
     import_tensorflow_quietly()  # the target's density is a TFP distribution: no CUDA start-up lines
     runs = runs[runs["dataset"] == dataset_name].sort_values(["divergence", "seed"])
@@ -283,61 +280,11 @@ def _gallery(sweep_dir: Path, runs: pd.DataFrame, dataset_name: str, varying: li
         path = sweep_dir / "runs" / run["run_id"] / "samples.npy"
         if path.exists():
             samples[(_label(run, varying), int(run["seed"]))] = np.load(path)
-    if not samples:
-        return None
     try:
         dataset = get_dataset(dataset_name)
     except Exception:  # noqa: BLE001 - a plugin dataset that is not loaded here: no gallery
         return None
-    if dataset.kind == "image" or dataset.dimension > 2:
-        return None
-    labels = list(dict.fromkeys(label for label, _ in samples))
-    seeds = sorted({seed for _, seed in samples})
-    reference = dataset.sample(5000, seed=1).reshape(5000, -1)
-    low, high = np.percentile(reference, [0.5, 99.5], axis=0)
-    pad = 0.25 * (high - low).max()
-    low, high = low - pad, high + pad
-    size = 1.7
-    figure, axes = plt.subplots(len(labels), len(seeds), figsize=(size * len(seeds) + 1.2, size * len(labels)),
-                                squeeze=False, sharex=True, sharey=True)
-    if dataset.dimension == 2:
-        xs, ys = np.meshgrid(np.linspace(low[0], high[0], 150), np.linspace(low[1], high[1], 150))
-        grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
-        density = np.exp(dataset.distribution().log_prob(grid).numpy()).reshape(xs.shape) if dataset.synthetic else None
-    else:
-        grid = np.linspace(low[0], high[0], 300, dtype=np.float32)
-        density = np.exp(dataset.distribution().log_prob(grid[:, None]).numpy()) if dataset.synthetic else None
-    for i, label in enumerate(labels):
-        for j, seed in enumerate(seeds):
-            axis = axes[i][j]
-            points = samples.get((label, seed))
-            if dataset.dimension == 2:
-                if density is not None:
-                    axis.contour(xs, ys, density, levels=6, colors="0.55", linewidths=0.5)
-                if points is not None:
-                    points = points.reshape(len(points), -1)
-                    axis.scatter(points[:, 0], points[:, 1], s=0.6, color="tab:orange", alpha=0.5, rasterized=True)
-                axis.set_xlim(low[0], high[0])
-                axis.set_ylim(low[1], high[1])
-                axis.set_aspect("equal")
-            else:
-                if density is not None:
-                    axis.plot(grid, density, color="0.3", lw=0.8)
-                if points is not None:
-                    axis.hist(points.reshape(-1), bins=60, range=(low[0], high[0]), density=True,
-                              color="tab:orange", alpha=0.6)
-                axis.set_xlim(low[0], high[0])
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if points is None:
-                axis.text(0.5, 0.5, "no samples", ha="center", va="center", transform=axis.transAxes, fontsize=7)
-            if i == 0:
-                axis.set_title(f"seed {seed}", fontsize=8)
-            if j == 0:
-                axis.set_ylabel(label, fontsize=8)
-    figure.suptitle(f"{dataset_name}: final samples (orange) over the target density (grey), shared axes", fontsize=9)
-    figure.tight_layout()
-    return _figure_uri(figure)
+    return sample_gallery(dataset, dataset_label(dataset_name), samples)
 
 
 def _curves(history: pd.DataFrame, dataset: str, varying: list[str], run_ids=None):
@@ -360,15 +307,19 @@ def _curves(history: pd.DataFrame, dataset: str, varying: list[str], run_ids=Non
         magnitude = values["value"].abs()
         typical = max(float(magnitude.quantile(0.5)) if len(magnitude) else 1.0, 1e-3)
         if len(magnitude) and float(magnitude.max()) > 100 * typical:  # one spike is enough to flatten the rest: symlog
-            axis.set_yscale("symlog", linthresh=typical)
-            axis.set_ylabel(f"{metric.replace('_', ' ')} (symlog, linear within ±{typical:.2g})")
+            positive = bool((values["value"] > 0).all())  # a norm: log, with no empty negative half
+            axis.set_yscale("log") if positive else axis.set_yscale("symlog", linthresh=typical)
+            scale = "log" if positive else f"symlog, linear within ±{typical:.2g}"
+            axis.set_ylabel(f"{metric.replace('_', ' ')} ({scale})")
         else:
             axis.set_ylabel(metric.replace("_", " "))
         axis.grid(alpha=0.3)
         axis.ticklabel_format(axis="x", style="plain")
     if axes[-1].get_legend() is not None:
         sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
-    figure.suptitle(f"{dataset}: training curves (line: median of seeds, band: min–max)")
+    from fgan_bench.datasets.user_data import dataset_label
+
+    figure.suptitle(f"{dataset_label(dataset)}: training curves (line: median of seeds, band: min–max)")
     figure.tight_layout()
     return _figure_uri(figure)
 
@@ -381,10 +332,15 @@ def _throughput(results: pd.DataFrame):
     runs = runs[runs["steps_per_second"].notna()] if "steps_per_second" in runs else runs.iloc[0:0]
     if runs.empty:
         return None
+    from fgan_bench.datasets.user_data import dataset_label
+
+    runs = runs.assign(dataset=runs["dataset"].map(dataset_label))
     figure, axis = plt.subplots(figsize=(8, 0.8 + 0.3 * runs["divergence"].nunique()))
     sns.barplot(data=runs, y="divergence", x="steps_per_second", hue="dataset", errorbar="sd", ax=axis)
     axis.set_xlabel("training steps per second")
     axis.set_title("training throughput (bars: mean over runs, lines: std)")
+    if axis.get_legend() is not None:  # beside the bars, never over them
+        sns.move_legend(axis, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="dataset")
     return _figure_uri(figure)
 
 
@@ -459,7 +415,9 @@ def write_report(sweep_dir: str | Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
+    from fgan_bench.datasets.user_data import dataset_label
     from fgan_bench.sweeps.state import load_sweep_state
+    from fgan_bench.sweeps.tuning import tuning_section
 
     sweep_dir = Path(sweep_dir)
     state = load_sweep_state(sweep_dir)
@@ -481,7 +439,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     finished = evaluation_runs(results)
     seeds = finished.groupby("dataset")["seed"].nunique().to_dict() if not finished.empty else {}
     budgets = _budget_sentence(state, seeds)
-    sentences = {d: _sentence(d, decisions[d], budgets[d]) for d in datasets if d in decisions}
+    sentences = {d: _sentence(dataset_label(d), decisions[d], budgets[d]) for d in datasets if d in decisions}
     runs = results.drop_duplicates("run_id") if not results.empty else results
     evaluated = runs[runs["run_id"].isin(set(finished["run_id"]))] if not finished.empty else runs.iloc[0:0]
     if not trials.empty:
@@ -505,6 +463,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         name=state["name"],
         description=state.get("description", ""),
         datasets=datasets,
+        dataset_names={d: dataset_label(d) for d in datasets},
         protocol=protocol,
         counts=counts,
         total_runs=len(runs),
@@ -524,6 +483,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         runs=runs[run_columns].to_dict("records") if not runs.empty else [],
         run_columns=run_columns,
         csv_files=csv_files,
+        **tuning_section(sweep_dir, state, results),
         sweep_file=state["text"],
         environment=_environment(sweep_dir, results),
     )

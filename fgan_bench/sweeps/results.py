@@ -44,7 +44,7 @@ def run_record(directory: Path, config: RunConfig) -> tuple[dict, dict[str, floa
             steps_per_second=result.get("steps_per_second"),
             steps_done=result.get("steps"),
             diverged_step=(result.get("diverged") or {}).get("step"),
-            reason="",
+            reason="; ".join(result.get("warnings", ())),  # a completed run's warnings (a saturated critic)
         )
         if result["status"] == "diverged":
             record["reason"] = (result.get("diverged") or {}).get("reason") or (
