@@ -239,6 +239,7 @@ class _InterruptAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_an_interrupted_wgan_gp_run_resumes_to_the_same_weights(tmp_path):
     """The penalty's ε is drawn from the critic's step count, which the checkpoint restores."""
     from test_runner import _weights  # tests/ is on sys.path (pytest's default import mode)
