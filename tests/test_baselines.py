@@ -123,6 +123,12 @@ def test_plugins_register_through_the_checks_and_share_the_divergence_names():
     broken = Baseline("broken", "one loss per batch", lambda r, f: tf.reduce_mean(f - r), lambda v: -v)
     with pytest.raises(RegistrationError, match="per_example failed"):
         register_baseline(broken)
+    import dataclasses
+
+    from fgan_bench import get_divergence, register_divergence
+
+    with pytest.raises(RegistrationError, match="'hinge' names a baseline"):
+        register_divergence(dataclasses.replace(get_divergence("kl"), name="hinge", aliases=()))
     with pytest.raises(RegistrationError, match="'kl' names a divergence"):
         register_baseline(Baseline("kl", "clash", _plugin_loss, lambda v, margin=1.0: -v,
                                    parameters=(("margin", 1.0),)))
