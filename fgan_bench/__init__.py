@@ -14,6 +14,8 @@ Public API::
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
     gan = fgan_bench.FGAN(generator, critic, kl)       # a keras.Model
     fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
+    fgan_bench.get_baseline("wgan_gp")                  # non-f baselines: WGAN-GP, hinge, LSGAN
+    fgan_bench.register_baseline(fgan_bench.Baseline(...))   # checked first
 
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
 first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
@@ -38,6 +40,11 @@ install_quiet_import()  # TensorFlow's first import, by anyone (a script's `impo
 #: Public name → the module that defines it.
 _EXPORTS = {
     "RunConfig": "fgan_bench.config",
+    "Baseline": "fgan_bench.baselines",
+    "get_baseline": "fgan_bench.baselines",
+    "list_baselines": "fgan_bench.baselines",
+    "register_baseline": "fgan_bench.baselines",
+    "unregister_baseline": "fgan_bench.baselines",
     "Dataset": "fgan_bench.datasets",
     "get_dataset": "fgan_bench.datasets",
     "list_datasets": "fgan_bench.datasets",
@@ -74,6 +81,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Baseline",
     "ConfigError",
     "Dataset",
     "Divergence",
@@ -93,28 +101,33 @@ __all__ = [
     "__version__",
     "evaluate",
     "evaluate_run",
+    "get_baseline",
     "get_dataset",
     "get_divergence",
     "get_metric",
     "get_model",
+    "list_baselines",
     "list_datasets",
     "list_divergences",
     "list_metrics",
     "list_models",
     "load_plugins",
     "losses",
+    "objectives",
+    "register_baseline",
     "register_dataset",
     "register_divergence",
     "register_metric",
     "register_model",
     "run",
+    "unregister_baseline",
     "unregister_divergence",
     "validate_divergence",
 ]
 
 
 #: Public submodules, imported on first use too.
-_SUBMODULES = ("losses",)
+_SUBMODULES = ("losses", "objectives")
 
 
 def __getattr__(name: str) -> Any:
@@ -133,6 +146,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never run
+    from fgan_bench.baselines import Baseline, get_baseline, list_baselines, register_baseline, unregister_baseline
     from fgan_bench.config import RunConfig
     from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
     from fgan_bench.divergences import (

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fgan_bench import datasets, divergences, plugins
+from fgan_bench import baselines, datasets, divergences, plugins
 from fgan_bench._lazy import import_tensorflow_quietly
 from fgan_bench.errors import ConfigError, FganBenchError
 
@@ -66,6 +66,9 @@ def _list(args: argparse.Namespace) -> int:
             rows.append([entry.name, model.kind, ", ".join(model.options) or "-", model.description, entry.source])
         print(_table(rows))
         return 0
+    if args.what == "baselines":
+        print(_table(_baseline_rows()))
+        return 0
     if args.what == "datasets":
         rows = [["name", "parameters", "description", "source"]]
         for entry in datasets.dataset_entries():
@@ -83,8 +86,19 @@ def _list(args: argparse.Namespace) -> int:
             )
         else:
             rows.append([item.name, item.f_formula, str(item.domain), f"{item.f_prime_at_1:.6g}", ratio, entry.source])
+    for entry in baselines.baseline_entries():  # named like divergences, marked (see: list baselines)
+        rows.append([entry.item.usage, "baseline: not an f-divergence", "-", "-", "-", entry.source])
     print(_table(rows))
     return 0
+
+
+def _baseline_rows() -> list[list[str]]:
+    """``list baselines``: each non-f loss, its published run options and where it came from."""
+    rows = [["name", "description", "published options", "source"]]
+    for entry in baselines.baseline_entries():
+        defaults = ", ".join(f"{k}={v}" for k, v in entry.item.run_defaults.items()) or "-"
+        rows.append([entry.item.usage, entry.item.description, defaults, entry.source])
+    return rows
 
 
 def _check_divergence(args: argparse.Namespace) -> int:
@@ -226,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
                  announce=True, directory=directory)
     if result.get("already_done"):
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
-    quality = _summary(result.get("quality", {}), divergences.get_divergence(config.divergence).spec)
+    quality = _summary(result.get("quality", {}), resolved.divergence)
     estimate = result.get("final_metrics", {}).get("divergence_estimate")
     for warning in result.get("warnings", ()):
         print(f"warning: {warning}")
@@ -331,8 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_parser(commands)
 
-    list_parser = commands.add_parser("list", help="list registered divergences, datasets, metrics or models")
-    list_parser.add_argument("what", choices=["divergences", "datasets", "metrics", "models"], help="what to list")
+    list_parser = commands.add_parser(
+        "list", help="list registered divergences (and baselines), baselines, datasets, metrics or models")
+    list_parser.add_argument("what", choices=["divergences", "baselines", "datasets", "metrics", "models"],
+                             help="what to list")
     _add_plugins_option(list_parser, default=argparse.SUPPRESS)
     list_parser.set_defaults(handler=_list)
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fgan_bench import distribute, losses
+from fgan_bench import distribute, losses, objectives
 from fgan_bench.datasets import Dataset, get_dataset
 from fgan_bench.datasets.fingerprint import run_id_label
 from fgan_bench.divergences import get_divergence
@@ -53,6 +53,8 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
         "clip_norm": 0.0,
     },
 }
+#: Defaults for every kind of data, unless a baseline publishes its own (WGAN-GP: alternating, 5, 0, 0.9).
+TRAINING_DEFAULTS: dict[str, Any] = {"schedule": "simultaneous", "critic_steps": 1, "beta1": 0.5, "beta2": 0.999}
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("simultaneous", "alternating")
 _FILL = (
@@ -68,6 +70,7 @@ _FILL = (
     "num_samples",
     "optimizer",
     "clip_norm",
+    *TRAINING_DEFAULTS,
 )
 
 
@@ -128,6 +131,11 @@ def _by_kind(name: str, model_note: bool = True) -> str:
     return text
 
 
+def _or_baseline(name: str) -> str:
+    """``0.5; a baseline's published value (see: list baselines)``."""
+    return f"{TRAINING_DEFAULTS[name]}; a baseline's published value (see: list baselines)"
+
+
 def _model_names() -> Sequence[str]:
     from fgan_bench.models import list_models
 
@@ -138,7 +146,8 @@ def _model_names() -> Sequence[str]:
 class RunConfig:
     """Every option of a training run (``None``: the dataset's, the model's or the global default)."""
 
-    divergence: str = option(None, "divergence spec, e.g. reverse_kl, alpha:0.5 (required)", group="data",
+    divergence: str = option(None, "divergence spec, e.g. reverse_kl, alpha:0.5, or a non-f baseline: wgan_gp, "
+                             "hinge, lsgan (required)", group="data",
                              default_text="none: required")
     dataset: str = option("ring8", "dataset spec: ring8, grid25, spiral, mixture1d, digits, mnist5k, mnist, "
                           "fashion_mnist, ring8_pacgan, grid25_pacgan, tfds:NAME, file:path=FILE (see: list datasets)",
@@ -164,8 +173,8 @@ class RunConfig:
                                         default_text=_by_kind("generator_lr"))
     critic_lr: float | None = option(None, "critic learning rate", check=_positive,
                                      default_text=_by_kind("critic_lr"))
-    beta1: float = option(0.5, "Adam's β₁", check=_unit_interval)
-    beta2: float = option(0.999, "Adam's β₂", check=_unit_interval)
+    beta1: float | None = option(None, "Adam's β₁", check=_unit_interval, default_text=_or_baseline("beta1"))
+    beta2: float | None = option(None, "Adam's β₂", check=_unit_interval, default_text=_or_baseline("beta2"))
     momentum: float = option(0.9, "SGD momentum", check=_unit_interval)
     clip_norm: float | None = option(None, "clip each network's gradient to this global norm; 0: none",
                                      check=_at_least_zero, default_text=_by_kind("clip_norm"))
@@ -174,8 +183,10 @@ class RunConfig:
     generator_divergence: str | None = option(
         None, "divergence spec the generator minimises through the critic's density ratio (Poole et al., 2016; "
         "saddle/nonsaturating)", default_text="the critic's own")
-    schedule: str = option("simultaneous", "simultaneous (f-GAN single-step) or alternating", choices=SCHEDULES)
-    critic_steps: int = option(1, "critic updates per generator update (alternating)", check=_positive)
+    schedule: str | None = option(None, "simultaneous (f-GAN single-step) or alternating", choices=SCHEDULES,
+                                  default_text=_or_baseline("schedule"))
+    critic_steps: int | None = option(None, "critic updates per generator update (alternating)", check=_positive,
+                                      default_text=_or_baseline("critic_steps"))
     seed: int = option(0, "random seed", check=_seed)
     strategy: str = option("default", "tf.distribute strategy (multiworker: from TF_CONFIG)", group="execution",
                            choices=distribute.STRATEGIES)
@@ -225,21 +236,7 @@ class RunConfig:
         from fgan_bench.models import get_model
 
         self.check_types()
-        if self.divergence is None:
-            raise ConfigError("divergence", None, "is required, e.g. reverse_kl (see: list divergences)")
-        try:
-            divergence = get_divergence(self.divergence)
-        except FganBenchError as error:
-            raise ConfigError("divergence", self.divergence, str(error)) from None
-        try:
-            generator_divergence = None if self.generator_divergence is None else get_divergence(
-                self.generator_divergence)
-        except FganBenchError as error:
-            raise ConfigError("generator_divergence", self.generator_divergence, str(error)) from None
-        try:
-            losses.check_generator_objective(divergence, self.objective, generator_divergence)
-        except ValueError as error:
-            raise ConfigError("objective", self.objective, str(error)) from None
+        divergence, generator_divergence = self._resolved_losses()
         try:
             dataset = get_dataset(self.dataset)
         except FganBenchError as error:
@@ -258,7 +255,8 @@ class RunConfig:
         for name in MODEL_OPTIONS:
             if getattr(self, name) is not None and name not in model.options:
                 raise ConfigError(name, getattr(self, name), f"does not apply to model {model_name!r}")
-        defaults = {**KIND_DEFAULTS[dataset.kind], **model.defaults, **dataset.defaults, "model": model_name}
+        defaults = {**TRAINING_DEFAULTS, **KIND_DEFAULTS[dataset.kind], **model.defaults, **dataset.defaults,
+                    **getattr(divergence, "run_defaults", {}), "model": model_name}
         values = {
             name: getattr(self, name) if getattr(self, name) is not None else defaults.get(name) for name in _FILL
         }
@@ -284,6 +282,25 @@ class RunConfig:
         )
         config.check()
         return config, dataset
+
+    def _resolved_losses(self):
+        """The divergence or baseline, and the generator's divergence, after checking they go together."""
+        if self.divergence is None:
+            raise ConfigError("divergence", None, "is required, e.g. reverse_kl (see: list divergences)")
+        try:
+            divergence = objectives.resolve(self.divergence)
+        except FganBenchError as error:
+            raise ConfigError("divergence", self.divergence, str(error)) from None
+        try:
+            generator_divergence = None if self.generator_divergence is None else get_divergence(
+                self.generator_divergence)
+        except FganBenchError as error:
+            raise ConfigError("generator_divergence", self.generator_divergence, str(error)) from None
+        try:
+            objectives.as_objective(divergence, self.objective, generator_divergence)
+        except ValueError as error:
+            raise ConfigError("objective", self.objective, str(error)) from None
+        return divergence, generator_divergence
 
     def check(self) -> None:
         """Types, ranges and choices of every set value, then the relations between options."""

@@ -19,8 +19,10 @@ Schedules:
     ``"alternating"``: Goodfellow et al.'s Algorithm 1 — ``critic_steps`` critic updates on
     fresh batches, then one generator update on fresh noise.
 
-Everything divergence-specific comes from the :class:`~fgan_bench.Divergence`
-(:mod:`fgan_bench.losses`). Losses are reduced with ``tf.nn.compute_average_loss``, i.e.
+Everything divergence-specific comes from the trainer's objective (:mod:`fgan_bench.objectives`):
+a :class:`~fgan_bench.Divergence`'s f-GAN losses (:mod:`fgan_bench.losses`), or a non-f
+:class:`~fgan_bench.Baseline`'s (WGAN-GP, hinge, LSGAN) with its gradient penalty.
+Losses are reduced with ``tf.nn.compute_average_loss``, i.e.
 scaled by the global batch, so that the same code trains on one device or many.
 """
 
@@ -29,7 +31,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from fgan_bench import losses
+from fgan_bench import objectives
+from fgan_bench.baselines.base import Baseline
 from fgan_bench.config import SCHEDULES
 from fgan_bench.distribute import clip_like_one_device
 from fgan_bench.divergences.base import Divergence
@@ -53,7 +56,8 @@ class FGAN(keras.Model):
     Args:
         generator: maps noise of shape (batch, latent_dim) to data.
         critic: maps data to raw outputs V of shape (batch, 1).
-        divergence: the :class:`~fgan_bench.Divergence` to minimise.
+        divergence: the :class:`~fgan_bench.Divergence` to minimise, or a
+            :class:`~fgan_bench.Baseline` whose losses to use.
         objective: a generator objective of :data:`fgan_bench.losses.OBJECTIVES`.
         generator_divergence: the divergence the generator minimises through the critic's
             density-ratio estimate (``None``: the critic's own; see :mod:`fgan_bench.losses`).
@@ -61,28 +65,31 @@ class FGAN(keras.Model):
         critic_steps: critic updates per generator update (alternating only).
         jit_gradients: XLA-compile the forward and backward pass (not the optimizer
             update, which under MirroredStrategy must stay outside XLA).
+        penalty_seed: seeds a critic penalty's randomness (WGAN-GP's interpolation weights).
     """
 
     def __init__(
         self,
         generator,
         critic,
-        divergence: Divergence,
+        divergence: Divergence | Baseline,
         *,
         objective: str = "saddle",
         generator_divergence: Divergence | None = None,
         schedule: str = "simultaneous",
         critic_steps: int = 1,
         jit_gradients: bool = False,
+        penalty_seed: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        losses.check_generator_objective(divergence, objective, generator_divergence)
+        self.loss = objectives.as_objective(divergence, objective, generator_divergence)
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         if schedule == "simultaneous" and critic_steps != 1:
             raise ValueError("critic_steps > 1 needs the 'alternating' schedule")
         self.jit_gradients = bool(jit_gradients)
+        self.penalty_seed = int(penalty_seed)
         self.generator = generator
         self.critic = critic
         self.divergence = divergence
@@ -108,6 +115,7 @@ class FGAN(keras.Model):
             "schedule": self.schedule,
             "critic_steps": self.critic_steps,
             "jit_gradients": self.jit_gradients,
+            "penalty_seed": self.penalty_seed,
         }
 
     @classmethod
@@ -121,7 +129,7 @@ class FGAN(keras.Model):
         return cls(
             generator,
             critic,
-            get_divergence(config.pop("divergence")),
+            objectives.resolve(config.pop("divergence")),
             generator_divergence=None if generator_divergence is None else get_divergence(generator_divergence),
             **config,
         )
@@ -184,19 +192,25 @@ class FGAN(keras.Model):
         return {
             "critic_loss": tf.reduce_mean(critic_loss),
             "generator_loss": tf.reduce_mean(generator_loss),
-            "divergence_estimate": -tf.reduce_mean(critic_loss),
-            "t_real": tf.reduce_mean(self.divergence.activation(v_real)),
-            "t_fake": tf.reduce_mean(self.divergence.activation(v_fake)),
+            "divergence_estimate": tf.reduce_mean(self.loss.estimate(v_real, v_fake)),
+            "t_real": tf.reduce_mean(self.loss.critic_value(v_real)),
+            "t_fake": tf.reduce_mean(self.loss.critic_value(v_fake)),
             "critic_grad_norm": tf.linalg.global_norm(critic_gradients),
             "generator_grad_norm": tf.linalg.global_norm(generator_gradients),
         }
 
+    def _critic_loss(self, real, fake, v_real, v_fake):
+        """The objective's critic loss per example plus its penalty (WGAN-GP's; 0 for f-GANs), whose
+        randomness is seeded by the critic's step count and ``penalty_seed`` (so resuming repeats it)."""
+        seed = tf.stack([tf.cast(self.critic_optimizer.iterations, tf.int64), tf.constant(self.penalty_seed, tf.int64)])
+        return self.loss.critic_losses(v_real, v_fake) + self.loss.critic_penalty(self._v, real, fake, seed)
+
     def _simultaneous_gradients(self, real, noise):
         with tf.GradientTape(persistent=True) as tape:
-            v_real = self._v(real)
-            v_fake = self._v(self.generator(noise, training=True))
-            critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
-            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective, self.generator_divergence)
+            fake = self.generator(noise, training=True)
+            v_real, v_fake = self._v(real), self._v(fake)
+            critic_loss = self._critic_loss(real, fake, v_real, v_fake)
+            generator_loss = self.loss.generator_losses(v_fake)
             scaled_critic = tf.nn.compute_average_loss(critic_loss)
             scaled_generator = tf.nn.compute_average_loss(generator_loss)
         critic_gradients = tape.gradient(scaled_critic, self.critic.trainable_variables)
@@ -209,14 +223,14 @@ class FGAN(keras.Model):
         fake = self.generator(noise, training=True)
         with tf.GradientTape() as tape:
             v_real, v_fake = self._v(real), self._v(fake)
-            critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
+            critic_loss = self._critic_loss(real, fake, v_real, v_fake)
             scaled = tf.nn.compute_average_loss(critic_loss)
         return tape.gradient(scaled, self.critic.trainable_variables), v_real, v_fake, critic_loss
 
     def _generator_gradients_impl(self, noise):
         with tf.GradientTape() as tape:
             v_fake = self._v(self.generator(noise, training=True))
-            generator_loss = losses.generator_loss(self.divergence, v_fake, self.objective, self.generator_divergence)
+            generator_loss = self.loss.generator_losses(v_fake)
             scaled = tf.nn.compute_average_loss(generator_loss)
         return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
 
@@ -279,7 +293,7 @@ def build_trainer(config, strategy, dataset=None) -> FGAN:
         gan = FGAN(
             generator,
             critic,
-            get_divergence(config.divergence),
+            objectives.resolve(config.divergence),
             objective=config.objective,
             generator_divergence=None
             if config.generator_divergence is None
@@ -287,6 +301,7 @@ def build_trainer(config, strategy, dataset=None) -> FGAN:
             schedule=config.schedule,
             critic_steps=config.critic_steps,
             jit_gradients=config.jit and not jit_everything,
+            penalty_seed=config.seed,
         )
         gan.compile(
             generator_optimizer=make_optimizer(config, config.generator_lr),

@@ -47,6 +47,9 @@ def clean_registry():
             divergences.unregister_divergence(entry.name)
 
 
+BASELINES = ["wgan_gp[:gp=10]", "hinge", "lsgan[:a=0,b=1,c=1]"]
+
+
 def _listed_names(stdout):
     return [line.split()[0] for line in stdout.splitlines()[2:]]
 
@@ -54,14 +57,15 @@ def _listed_names(stdout):
 def test_list_divergences_shows_every_builtin(capsys):
     assert cli.main(["list", "divergences"]) == 0
     out = capsys.readouterr().out
-    assert _listed_names(out) == BUILTIN_NAMES
+    assert _listed_names(out) == [*BUILTIN_NAMES, *BASELINES]  # baselines last, marked
+    assert out.count("baseline: not an f-divergence") == len(BASELINES)
     assert "−log u" in out and "t < log 2" in out and "builtin" in out
 
 
 def test_list_with_plugins_folder_adds_the_plugins_with_their_source(capsys, clean_registry):
     assert cli.main(["--plugins", str(REPO / "divergences"), "list", "divergences"]) == 0
     out = capsys.readouterr().out
-    assert _listed_names(out) == [*BUILTIN_NAMES, "chi_k:<k>", "triangular"]
+    assert _listed_names(out) == [*BUILTIN_NAMES, "chi_k:<k>", "triangular", *BASELINES]
     assert "triangular.py" in out
 
 

@@ -73,6 +73,7 @@ def register_divergence(
     """
     if not isinstance(item, Divergence | DivergenceFamily):
         raise TypeError(f"register_divergence expects a Divergence or DivergenceFamily, got {type(item).__name__}")
+    _refuse_baseline_names(item)
     if validate_math:
         for report in validate(item):
             if not report.ok:
@@ -81,6 +82,16 @@ def register_divergence(
                 )
     _REGISTRY.add(item.name, item, aliases=item.aliases, replace=replace)
     return item
+
+
+def _refuse_baseline_names(item: Divergence | DivergenceFamily) -> None:
+    """Divergences and baselines share the names ``--divergence`` takes (:mod:`fgan_bench.baselines`)."""
+    from fgan_bench.baselines import is_baseline
+    from fgan_bench.errors import RegistrationError
+
+    clash = [key for key in (item.name, *item.aliases) if is_baseline(key)]
+    if clash:
+        raise RegistrationError(f"cannot register divergence {item.name!r}: {clash[0]!r} names a baseline")
 
 
 def unregister_divergence(name: str) -> None:

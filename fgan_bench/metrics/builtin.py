@@ -39,12 +39,12 @@ PARZEN_VALIDATION_SIZE = 300
 
 
 def _variational_estimate(inputs: EvaluationInputs) -> dict[str, float]:
-    from fgan_bench.losses import variational_estimate
+    from fgan_bench.objectives import as_objective
 
     v_real = np.asarray(inputs.critic(inputs.real), np.float64).reshape(-1)
     v_fake = np.asarray(inputs.critic(inputs.fake), np.float64).reshape(-1)
     size = min(len(v_real), len(v_fake))
-    values = np.asarray(variational_estimate(inputs.divergence, v_real[:size], v_fake[:size]), np.float64)
+    values = np.asarray(as_objective(inputs.divergence).estimate(v_real[:size], v_fake[:size]), np.float64)
     return {"variational_estimate": float(values.mean())}
 
 
@@ -113,7 +113,8 @@ BUILTIN_METRICS = (
     Metric(
         "variational_estimate",
         _variational_estimate,
-        "the critic's lower bound F = E_P[g_f(V)] − E_Q[f*(g_f(V))] of D_f on held-out data",
+        "the critic's lower bound F = E_P[g_f(V)] − E_Q[f*(g_f(V))] of D_f on held-out data "
+        "(a baseline: minus its critic loss, WGAN-GP's E_P[V] − E_Q[V])",
         where="every run (uses the trained critic)",
         applies_to=lambda inputs: inputs.critic is not None and inputs.divergence is not None,
     ),

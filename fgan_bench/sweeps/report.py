@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fgan_bench import rundir, stats
+from fgan_bench.baselines import is_baseline
 from fgan_bench.metrics import metric_direction
 from fgan_bench.sweeps.results import KEY_COLUMNS, write_tables
 
@@ -89,7 +90,9 @@ def format_interval(low, high, n: int) -> str:
 
 
 def _label(row, varying: list[str]) -> str:
-    return str(row["divergence"]) + "".join(f" {k}={row[k]}" for k in varying)
+    """``kl``, ``kl critic_steps=2``; a baseline is marked ``wgan_gp (baseline)``."""
+    mark = " (baseline)" if is_baseline(str(row["divergence"])) else ""
+    return str(row["divergence"]) + mark + "".join(f" {k}={row[k]}" for k in varying)
 
 
 def evaluation_runs(results: pd.DataFrame) -> pd.DataFrame:
