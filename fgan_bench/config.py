@@ -22,6 +22,7 @@ from typing import Any
 from fgan_bench import distribute, losses
 from fgan_bench.datasets import Dataset, get_dataset
 from fgan_bench.datasets.fingerprint import run_id_label
+from fgan_bench.datasets.labels import label_problem
 from fgan_bench.divergences import get_divergence
 from fgan_bench.errors import ConfigError, FganBenchError
 from fgan_bench.models.base import MODEL_OPTIONS
@@ -98,6 +99,8 @@ class Option:
         check: ``value -> reason or None``, applied to every value that is set.
         default_text: how ``--help`` states a default that depends on the data or model.
         identity: part of the run's identity (its id hash); output-only options are not.
+        identity_when_set: part of it only when set (not at its default), so that adding the
+            option kept the ids of the runs made before.
         cli: offered as a ``run`` flag.
     """
 
@@ -108,6 +111,7 @@ class Option:
     default_text: str | None = None
     identity: bool = True
     cli: bool = True
+    identity_when_set: bool = False
 
 
 def option(default, help: str, **kwargs) -> Any:  # noqa: A002 - mirrors argparse
@@ -176,6 +180,10 @@ class RunConfig:
     schedule: str = option("simultaneous", "simultaneous (f-GAN single-step) or alternating", choices=SCHEDULES)
     critic_steps: int = option(1, "critic updates per generator update (alternating)", check=_positive)
     seed: int = option(0, "random seed", check=_seed)
+    conditional: bool = option(False, "conditional f-GAN: G(z, y) and a projection critic V(x, y) on labelled data "
+                               "(docs/conditional.md)", group="data", identity_when_set=True)
+    labelled: int = option(0, "semi-supervised f-GAN: a K-class critic trained with a class-balanced subset of "
+                           "N labels (0: off)", group="data", check=_at_least_zero, identity_when_set=True)
     strategy: str = option("default", "tf.distribute strategy (multiworker: from TF_CONFIG)", group="execution",
                            choices=distribute.STRATEGIES)
     mixed_precision: bool = option(False, "mixed_bfloat16 compute", group="execution")
@@ -219,11 +227,8 @@ class RunConfig:
         """Validates the options and fills every ``None``; raises a one-line ConfigError."""
         return self.resolved_with_dataset()[0]
 
-    def resolved_with_dataset(self) -> tuple[RunConfig, Dataset]:
-        """:meth:`resolved`, and the :class:`Dataset` it resolved (built once, to be passed down)."""
-        from fgan_bench.models import get_model
-
-        self.check_types()
+    def _divergences(self):
+        """The critic's and the generator's divergence (``None``: the critic's), checked together."""
         if self.divergence is None:
             raise ConfigError("divergence", None, "is required, e.g. reverse_kl (see: list divergences)")
         try:
@@ -239,10 +244,21 @@ class RunConfig:
             losses.check_generator_objective(divergence, self.objective, generator_divergence)
         except ValueError as error:
             raise ConfigError("objective", self.objective, str(error)) from None
+        return divergence, generator_divergence
+
+    def resolved_with_dataset(self) -> tuple[RunConfig, Dataset]:
+        """:meth:`resolved`, and the :class:`Dataset` it resolved (built once, to be passed down)."""
+        from fgan_bench.models import get_model
+
+        self.check_types()
+        divergence, generator_divergence = self._divergences()
         try:
             dataset = get_dataset(self.dataset)
         except FganBenchError as error:
             raise ConfigError("dataset", self.dataset, str(error)) from None
+        if (reason := label_problem(dataset, conditional=self.conditional, labelled=self.labelled)) is not None:
+            raise ConfigError("labelled" if self.labelled else "conditional",
+                              self.labelled or self.conditional, reason)
         model_name = self.model or dataset.defaults.get("model") or KIND_DEFAULTS[dataset.kind]["model"]
         try:
             model = get_model(model_name)
@@ -326,7 +342,8 @@ class RunConfig:
         file appears as its stem and a fingerprint of its content (never its whole path), so a
         changed file at the same path is a new run and the folder name stays short.
         """
-        identity = {k: v for k, v in self.to_dict().items() if OPTIONS[k].identity}
+        identity = {k: v for k, v in self.to_dict().items()
+                    if OPTIONS[k].identity and (v or not OPTIONS[k].identity_when_set)}
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
         readable = f"{run_id_label(self.dataset)}-{self.divergence}-s{self.seed}"
         return re.sub(r"[^A-Za-z0-9_.\-]+", "_", readable.replace(":", "_").replace("=", "-")) + f"-{digest}"
