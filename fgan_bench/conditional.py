@@ -50,9 +50,13 @@ class ConditionalFGAN(FGAN):
         x, labels = pair
         return tf.squeeze(self.critic([x, labels], training=True), axis=-1)
 
+    def sample_labels(self, count: int):
+        """The balanced labels 0, 1, …, K−1, 0, … (:func:`requested_labels`)."""
+        return requested_labels(count, self.classes)
+
     def generator_inputs(self, noise):
-        """The noise and the balanced labels 0, 1, …, K−1, 0, … (:func:`requested_labels`)."""
-        return [noise, requested_labels(int(noise.shape[0]), self.classes)]
+        """The noise and :meth:`sample_labels`."""
+        return [noise, self.sample_labels(int(noise.shape[0]))]
 
     def critic_function(self):
         """``None``: V(x, y) needs a label per example, which evaluation's real data does not carry."""

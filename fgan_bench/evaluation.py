@@ -54,6 +54,7 @@ def evaluate_generator(
         seed=seed,
         divergence=gan.divergence,
         critic=gan.critic_function(),
+        fake_labels=gan.sample_labels(len(samples)),
         generator_density=exact_density(gan.generator),
         cache_dir=cache_dir,
         timings=timings,

@@ -334,7 +334,7 @@ def _evaluate_samples(
     quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings, skipped=skipped)
     if dataset.modes is not None:
         quality["modes_total"] = len(dataset.modes)
-    quality.update(_label_quality(gan, dataset, config, samples))
+    quality.update(_label_quality(gan, dataset, config))
     if board is not None:
         board.write_evaluation(config.steps, samples, quality)
     result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings,
@@ -345,15 +345,9 @@ def _evaluate_samples(
     return result
 
 
-def _label_quality(gan, dataset, config: RunConfig, samples: np.ndarray) -> dict[str, float]:
-    """Conditional runs: the requested classes' metrics (:mod:`fgan_bench.metrics.conditional`);
-    semi-supervised runs: the critic's test accuracy and the labels-only baseline's."""
-    if config.conditional:
-        from fgan_bench.datasets.labels import requested_labels
-        from fgan_bench.metrics.conditional import conditional_metrics
-
-        labels = requested_labels(len(samples), gan.classes)
-        return conditional_metrics(dataset, samples, labels, classes=gan.classes, seed=config.seed)
+def _label_quality(gan, dataset, config: RunConfig) -> dict[str, float]:
+    """Semi-supervised runs: the critic's test accuracy and the labels-only baseline's (conditional
+    runs' metrics are registered ones: :mod:`fgan_bench.metrics.conditional`)."""
     if config.labelled:
         from fgan_bench.semisupervised import semi_supervised_metrics
 

@@ -203,6 +203,10 @@ class FGAN(keras.Model):
         """What ``generator.predict`` takes for this noise (evaluation; conditional: noise and labels)."""
         return noise
 
+    def sample_labels(self, count: int):
+        """The classes of ``count`` evaluation samples (``None``: the generator takes no label)."""
+        return None
+
     def critic_function(self):
         """V(x) for a batch of examples, as evaluation's variational estimate reads it; ``None``: none."""
         return lambda x: self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)

@@ -184,3 +184,19 @@ def test_conditional_run_on_digits_beats_chance_and_evaluates_again(tmp_path):
     assert np.isfinite(quality["intra_fd"]) and "variational_estimate" not in quality
     again = evaluate_run(tmp_path / "runs" / result["run_id"], metrics=["mmd"])
     assert np.isfinite(again["metrics"]["mmd2"])
+
+
+def test_conditional_metrics_on_ring8_know_the_truth():
+    from fgan_bench.metrics import evaluate
+
+    ring = get_dataset("ring8")
+    rng = np.random.default_rng(0)
+    labels = requested_labels(4000, 8)
+    faithful = ring.modes[labels] + ring.mode_std * rng.normal(size=(4000, 2))
+    blind = ring.modes[rng.integers(0, 8, 4000)] + ring.mode_std * rng.normal(size=(4000, 2))
+    shifted = ring.modes[(labels + 1) % 8] + ring.mode_std * rng.normal(size=(4000, 2))
+    good = evaluate(ring, faithful, ["conditional"], fake_labels=labels)
+    assert good["conditional_accuracy"] > 0.98 and good["classes_covered"] == 8 and good["intra_fd"] < 1e-2
+    assert abs(evaluate(ring, blind, ["conditional"], fake_labels=labels)["conditional_accuracy"] - 1 / 8) < 0.03
+    wrong = evaluate(ring, shifted, ["conditional"], fake_labels=labels)
+    assert wrong["conditional_accuracy"] == 0 and wrong["classes_covered"] == 0 and wrong["intra_fd"] > 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fgan_bench.metrics.base import Metric
 from fgan_bench.metrics.samples import frechet_distance
 
 #: A sample is on its mode within this many σ (as :func:`fgan_bench.metrics.modes.mode_metrics`).
@@ -76,3 +77,20 @@ def conditional_metrics(dataset, samples: np.ndarray, labels: np.ndarray, *, cla
     return {**_summary(predicted == labels, labels, classes),
             "intra_fd": intra_fd(classifier_features(model, real), real_labels,
                                  classifier_features(model, samples), labels, classes)}
+
+
+def _compute(inputs) -> dict[str, float]:
+    from fgan_bench.datasets.labels import class_count
+
+    return conditional_metrics(inputs.dataset, inputs.fake, inputs.fake_labels, classes=class_count(inputs.dataset),
+                               seed=inputs.seed, cache_dir=inputs.cache_dir)
+
+
+CONDITIONAL_METRIC = Metric(
+    "conditional",
+    _compute,
+    "samples of each requested class: classifier (images) or own-mode (ring8, grid25) accuracy, intra-FD",
+    applies_to=lambda inputs: inputs.fake_labels is not None,
+    directions={"conditional_accuracy": "higher", "conditional_accuracy_worst_class": "higher",
+                "intra_fd": "lower", "classes_covered": "higher"},
+)
