@@ -200,3 +200,23 @@ def test_conditional_metrics_on_ring8_know_the_truth():
     assert abs(evaluate(ring, blind, ["conditional"], fake_labels=labels)["conditional_accuracy"] - 1 / 8) < 0.03
     wrong = evaluate(ring, shifted, ["conditional"], fake_labels=labels)
     assert wrong["conditional_accuracy"] == 0 and wrong["classes_covered"] == 0 and wrong["intra_fd"] > 1
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+def test_report_draws_conditional_samples_by_class(tmp_path, dataset):
+    import pandas as pd
+
+    from fgan_bench import rundir
+    from fgan_bench.sweeps.class_grids import class_grid_figure
+
+    rows = []
+    for divergence, conditional in (("gan", True), ("kl", False)):
+        config = RunConfig(divergence=divergence, dataset=dataset, conditional=conditional, steps=100).resolved()
+        directory = tmp_path / "runs" / config.run_id
+        directory.mkdir(parents=True)
+        rundir.write_json_atomically(directory / rundir.CONFIG, config.to_dict())
+        np.save(directory / rundir.SAMPLES, get_dataset(dataset).sample(40, seed=0))
+        rows.append({"run_id": config.run_id, "dataset": dataset, "divergence": divergence, "seed": 0})
+    figure = class_grid_figure(tmp_path, pd.DataFrame(rows), dataset, lambda run: run["divergence"])
+    assert [axis.get_title() for axis in figure.axes] == ["gan"]  # the conditional run only
+    assert class_grid_figure(tmp_path, pd.DataFrame(rows[1:]), dataset, lambda run: run["divergence"]) is None
