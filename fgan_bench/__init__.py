@@ -13,6 +13,8 @@ Public API::
     result = fgan_bench.run(fgan_bench.RunConfig(divergence="kl", dataset="ring8"))
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
     gan = fgan_bench.FGAN(generator, critic, kl)       # a keras.Model
+    fgan_bench.ConditionalFGAN(fgan_bench.conditional_generator(generator, 10),
+                               fgan_bench.projection_critic(critic, 10), kl)   # G(z, y), V(x, y)
     fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
 
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
@@ -66,9 +68,17 @@ _EXPORTS = {
     "load_plugins": "fgan_bench.plugins",
     "run": "fgan_bench.runner",
     "FGAN": "fgan_bench.trainer",
+    "ConditionalFGAN": "fgan_bench.conditional",
+    "SemiSupervisedFGAN": "fgan_bench.semisupervised",
+    "conditional_generator": "fgan_bench.models.conditional",
+    "projection_critic": "fgan_bench.models.conditional",
+    "classifier_critic": "fgan_bench.models.conditional",
+    "balanced_subset": "fgan_bench.datasets.labels",
+    "labelled_training_batches": "fgan_bench.datasets.labels",
 }
 
 __all__ = [
+    "ConditionalFGAN",
     "ConfigError",
     "Dataset",
     "Divergence",
@@ -82,22 +92,28 @@ __all__ = [
     "PluginError",
     "RegistrationError",
     "RunConfig",
+    "SemiSupervisedFGAN",
     "SpecError",
     "UnknownNameError",
     "ValidationReport",
     "__version__",
+    "balanced_subset",
+    "classifier_critic",
+    "conditional_generator",
     "evaluate",
     "evaluate_run",
     "get_dataset",
     "get_divergence",
     "get_metric",
     "get_model",
+    "labelled_training_batches",
     "list_datasets",
     "list_divergences",
     "list_metrics",
     "list_models",
     "load_plugins",
     "losses",
+    "projection_critic",
     "register_dataset",
     "register_divergence",
     "register_metric",
@@ -128,8 +144,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never run
+    from fgan_bench.conditional import ConditionalFGAN
     from fgan_bench.config import RunConfig
     from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
+    from fgan_bench.datasets.labels import balanced_subset, labelled_training_batches
     from fgan_bench.divergences import (
         Divergence,
         DivergenceFamily,
@@ -153,6 +171,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from fgan_bench.evaluation import evaluate_run
     from fgan_bench.metrics import Metric, evaluate, get_metric, list_metrics, register_metric
     from fgan_bench.models import Model, get_model, list_models, register_model
+    from fgan_bench.models.conditional import classifier_critic, conditional_generator, projection_critic
     from fgan_bench.plugins import load_plugins
     from fgan_bench.runner import run
+    from fgan_bench.semisupervised import SemiSupervisedFGAN
     from fgan_bench.trainer import FGAN
