@@ -220,3 +220,31 @@ def test_report_draws_conditional_samples_by_class(tmp_path, dataset):
     figure = class_grid_figure(tmp_path, pd.DataFrame(rows), dataset, lambda run: run["divergence"])
     assert [axis.get_title() for axis in figure.axes] == ["gan"]  # the conditional run only
     assert class_grid_figure(tmp_path, pd.DataFrame(rows[1:]), dataset, lambda run: run["divergence"]) is None
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_interrupted_conditional_run_resumes_to_the_same_weights(tmp_path):
+    from fgan_bench import rundir
+    from fgan_bench.distribute import make_strategy
+    from fgan_bench.runner import run
+    from fgan_bench.trainer import build_trainer
+
+    config = RunConfig(divergence="kl", dataset="ring8", conditional=True, steps=100, width=16, batch_size=64,
+                       log_every=50, steps_per_execution=25, num_samples=400)
+    run(config, tmp_path / "whole", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(config, tmp_path / "parts", progress=False, callbacks=(_StopAfterFirstEpoch(),))
+    result = run(config, tmp_path / "parts", resume=True, progress=False)
+    assert result["status"] == "completed" and "conditional_accuracy" in result["quality"]
+    weights = []
+    for part in ("whole", "parts"):
+        gan = build_trainer(config.resolved(), make_strategy("default"))
+        rundir.load_checkpoint(gan, tmp_path / part / "runs" / config.resolved().run_id / rundir.CHECKPOINT)
+        weights.append(gan.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
