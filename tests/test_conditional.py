@@ -248,3 +248,17 @@ def test_interrupted_conditional_run_resumes_to_the_same_weights(tmp_path):
         weights.append(gan.get_weights())
     for a, b in zip(*weights, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_command_line_refuses_a_conditional_run_without_labels_in_one_line():
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fgan_bench", "run", "--divergence", "gan", "--dataset", "spiral", "--conditional"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("python -m fgan_bench")]
+    assert result.returncode == 2 and len(errors) == 1 and "no class labels" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
