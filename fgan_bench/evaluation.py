@@ -55,6 +55,7 @@ def evaluate_generator(
         divergence=gan.divergence,
         critic=gan.critic_function(),
         fake_labels=gan.sample_labels(len(samples)),
+        class_logits=gan.class_logits_function(),
         generator_density=exact_density(gan.generator),
         cache_dir=cache_dir,
         timings=timings,

@@ -207,6 +207,10 @@ class FGAN(keras.Model):
         """The classes of ``count`` evaluation samples (``None``: the generator takes no label)."""
         return None
 
+    def class_logits_function(self):
+        """``x -> K class logits`` where the critic is a classifier (semi-supervised); ``None`` here."""
+        return None
+
     def critic_function(self):
         """V(x) for a batch of examples, as evaluation's variational estimate reads it; ``None``: none."""
         return lambda x: self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)

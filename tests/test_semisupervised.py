@@ -96,3 +96,22 @@ def test_semi_supervised_run_records_both_accuracies(tmp_path):
     quality = result["quality"]
     assert {"critic_test_accuracy", "labels_only_accuracy", "variational_estimate"} <= set(quality)
     assert quality["labelled_examples"] == 50
+
+
+def test_semi_supervised_metric_scores_the_critic_as_a_classifier():
+    from fgan_bench.metrics import evaluate, metric_direction
+
+    digits = get_dataset("digits")
+    lookup = {x.tobytes(): y for x, y in zip(digits.test_array, digits.test_labels, strict=True)}
+
+    def perfect(x):
+        return np.eye(10)[[lookup[row.tobytes()] for row in np.asarray(x, np.float32)]]
+
+    def constant(x):
+        return np.tile(np.eye(10)[3], (len(x), 1))
+
+    fake = digits.sample(50)
+    assert evaluate(digits, fake, ["semi_supervised"], class_logits=perfect)["critic_test_accuracy"] == 1.0
+    share = np.mean(digits.test_labels == 3)
+    assert evaluate(digits, fake, ["semi_supervised"], class_logits=constant)["critic_test_accuracy"] == share
+    assert metric_direction("critic_test_accuracy") == metric_direction("labels_only_accuracy") == "higher"

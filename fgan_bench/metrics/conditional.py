@@ -1,4 +1,5 @@
-"""Metrics of a conditional generator: does a sample asked for class y look like class y?
+"""Metrics of runs with labels: does a sample asked for class y look like class y? (and the
+semi-supervised critic's accuracy, :data:`SEMI_SUPERVISED_METRIC`)
 
 Samples come with the labels they were requested for (0, 1, …, K−1, 0, … from
 :func:`fgan_bench.datasets.labels.requested_labels`):
@@ -93,4 +94,20 @@ CONDITIONAL_METRIC = Metric(
     applies_to=lambda inputs: inputs.fake_labels is not None,
     directions={"conditional_accuracy": "higher", "conditional_accuracy_worst_class": "higher",
                 "intra_fd": "lower", "classes_covered": "higher"},
+)
+
+
+def _critic_accuracy(inputs) -> dict[str, float]:
+    logits = np.asarray(inputs.class_logits(inputs.dataset.test_array))
+    return {"critic_test_accuracy": float(np.mean(np.argmax(logits, axis=-1) == inputs.dataset.test_labels))}
+
+
+#: The semi-supervised critic's test accuracy; ``labels_only_accuracy`` is the run's baseline
+#: (:func:`fgan_bench.semisupervised.labels_only_baseline`), listed here for its direction.
+SEMI_SUPERVISED_METRIC = Metric(
+    "semi_supervised",
+    _critic_accuracy,
+    "a semi-supervised critic's test accuracy as a K-class classifier",
+    applies_to=lambda inputs: inputs.class_logits is not None and inputs.dataset.labelled,
+    directions={"critic_test_accuracy": "higher", "labels_only_accuracy": "higher"},
 )
