@@ -13,6 +13,8 @@ Public API::
     result = fgan_bench.run(fgan_bench.RunConfig(divergence="kl", dataset="ring8"))
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
     gan = fgan_bench.FGAN(generator, critic, kl)       # a keras.Model
+    fgan_bench.ConditionalFGAN(fgan_bench.conditional_generator(generator, 10),
+                               fgan_bench.projection_critic(critic, 10), kl)   # G(z, y), V(x, y)
     fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
     fgan_bench.get_baseline("wgan_gp")                  # non-f baselines: WGAN-GP, hinge, LSGAN
     fgan_bench.register_baseline(fgan_bench.Baseline(...))   # checked first
@@ -78,10 +80,18 @@ _EXPORTS = {
     "load_plugins": "fgan_bench.plugins",
     "run": "fgan_bench.runner",
     "FGAN": "fgan_bench.trainer",
+    "ConditionalFGAN": "fgan_bench.conditional",
+    "SemiSupervisedFGAN": "fgan_bench.semisupervised",
+    "conditional_generator": "fgan_bench.models.conditional",
+    "projection_critic": "fgan_bench.models.conditional",
+    "classifier_critic": "fgan_bench.models.conditional",
+    "balanced_subset": "fgan_bench.datasets.labels",
+    "labelled_training_batches": "fgan_bench.datasets.labels",
 }
 
 __all__ = [
     "Baseline",
+    "ConditionalFGAN",
     "ConfigError",
     "Dataset",
     "Divergence",
@@ -95,10 +105,14 @@ __all__ = [
     "PluginError",
     "RegistrationError",
     "RunConfig",
+    "SemiSupervisedFGAN",
     "SpecError",
     "UnknownNameError",
     "ValidationReport",
     "__version__",
+    "balanced_subset",
+    "classifier_critic",
+    "conditional_generator",
     "evaluate",
     "evaluate_run",
     "get_baseline",
@@ -107,6 +121,7 @@ __all__ = [
     "get_metric",
     "get_model",
     "list_baselines",
+    "labelled_training_batches",
     "list_datasets",
     "list_divergences",
     "list_metrics",
@@ -115,6 +130,7 @@ __all__ = [
     "losses",
     "objectives",
     "register_baseline",
+    "projection_critic",
     "register_dataset",
     "register_divergence",
     "register_metric",
@@ -147,8 +163,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from fgan_bench.baselines import Baseline, get_baseline, list_baselines, register_baseline, unregister_baseline
+    from fgan_bench.conditional import ConditionalFGAN
     from fgan_bench.config import RunConfig
     from fgan_bench.datasets import Dataset, get_dataset, list_datasets, register_dataset
+    from fgan_bench.datasets.labels import balanced_subset, labelled_training_batches
     from fgan_bench.divergences import (
         Divergence,
         DivergenceFamily,
@@ -172,6 +190,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from fgan_bench.evaluation import evaluate_run
     from fgan_bench.metrics import Metric, evaluate, get_metric, list_metrics, register_metric
     from fgan_bench.models import Model, get_model, list_models, register_model
+    from fgan_bench.models.conditional import classifier_critic, conditional_generator, projection_critic
     from fgan_bench.plugins import load_plugins
     from fgan_bench.runner import run
+    from fgan_bench.semisupervised import SemiSupervisedFGAN
     from fgan_bench.trainer import FGAN

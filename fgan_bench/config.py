@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fgan_bench import distribute, losses, objectives
+from fgan_bench.baselines import is_baseline
 from fgan_bench.datasets import Dataset, get_dataset
 from fgan_bench.datasets.fingerprint import run_id_label
+from fgan_bench.datasets.labels import label_problem
 from fgan_bench.divergences import get_divergence
 from fgan_bench.errors import ConfigError, FganBenchError
 from fgan_bench.models.base import MODEL_OPTIONS
@@ -102,6 +104,8 @@ class Option:
         check: ``value -> reason or None``, applied to every value that is set.
         default_text: how ``--help`` states a default that depends on the data or model.
         identity: part of the run's identity (its id hash); output-only options are not.
+        identity_when_set: part of it only when set (not at its default), so that adding the
+            option kept the ids of the runs made before.
         cli: offered as a ``run`` flag.
     """
 
@@ -112,6 +116,7 @@ class Option:
     default_text: str | None = None
     identity: bool = True
     cli: bool = True
+    identity_when_set: bool = False
 
 
 def option(default, help: str, **kwargs) -> Any:  # noqa: A002 - mirrors argparse
@@ -188,6 +193,10 @@ class RunConfig:
     critic_steps: int | None = option(None, "critic updates per generator update (alternating)", check=_positive,
                                       default_text=_or_baseline("critic_steps"))
     seed: int = option(0, "random seed", check=_seed)
+    conditional: bool = option(False, "conditional f-GAN: G(z, y) and a projection critic V(x, y) on labelled data "
+                               "(docs/conditional.md)", group="data", identity_when_set=True)
+    labelled: int = option(0, "semi-supervised f-GAN: a K-class critic trained with a class-balanced subset of "
+                           "N labels (0: off)", group="data", check=_at_least_zero, identity_when_set=True)
     strategy: str = option("default", "tf.distribute strategy (multiworker: from TF_CONFIG)", group="execution",
                            choices=distribute.STRATEGIES)
     mixed_precision: bool = option(False, "mixed_bfloat16 compute", group="execution")
@@ -241,6 +250,9 @@ class RunConfig:
             dataset = get_dataset(self.dataset)
         except FganBenchError as error:
             raise ConfigError("dataset", self.dataset, str(error)) from None
+        if (reason := label_problem(dataset, conditional=self.conditional, labelled=self.labelled)) is not None:
+            raise ConfigError("labelled" if self.labelled else "conditional",
+                              self.labelled or self.conditional, reason)
         model_name = self.model or dataset.defaults.get("model") or KIND_DEFAULTS[dataset.kind]["model"]
         try:
             model = get_model(model_name)
@@ -315,6 +327,10 @@ class RunConfig:
             choices = meta.choices() if callable(meta.choices) else meta.choices
             if choices is not None and value not in choices:
                 raise ConfigError(field.name, value, f"must be one of {', '.join(choices)}")
+        self._check_relations()
+
+    def _check_relations(self) -> None:
+        """The options that must agree with each other."""
         if self.steps % self.log_every:
             raise ConfigError("steps", self.steps, f"must be a multiple of --log-every ({self.log_every})")
         if self.eval_every % self.log_every:
@@ -323,6 +339,10 @@ class RunConfig:
         if self.schedule == "simultaneous" and self.critic_steps != 1:
             raise ConfigError("critic_steps", self.critic_steps,
                               "> 1 needs --schedule alternating (simultaneous makes one of each)")
+        labels = "conditional" if self.conditional else "labelled" if self.labelled else None
+        if labels and is_baseline(self.divergence):
+            raise ConfigError(labels, getattr(self, labels), f"applies to f-divergences, not the baseline "
+                              f"{self.divergence} (its critic takes no label); choose an f-divergence")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
@@ -345,7 +365,8 @@ class RunConfig:
         changed file at the same path is a new run and the folder name stays short. Plugins count
         by their files' content too (:func:`~fgan_bench.plugins.content_fingerprint`).
         """
-        identity = {k: v for k, v in self.to_dict().items() if OPTIONS[k].identity}
+        identity = {k: v for k, v in self.to_dict().items()
+                    if OPTIONS[k].identity and (v or not OPTIONS[k].identity_when_set)}
         if identity.get("plugins"):  # by content, not by where the files live
             identity["plugins"] = content_fingerprint(identity["plugins"])
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]

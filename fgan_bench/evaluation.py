@@ -27,7 +27,8 @@ NOISE_SEED_OFFSET = 2_000_000_007 % 2**31
 def generate(gan, num_samples: int, seed: int) -> np.ndarray:
     """``num_samples`` generator outputs from fixed noise (the same for every call with this seed)."""
     noise = tf.random.stateless_normal([num_samples, gan.latent_dim], seed=[seed, NOISE_SEED_OFFSET])
-    return np.asarray(gan.generator.predict(noise, batch_size=2048, verbose=0), dtype=np.float32)
+    inputs = gan.generator_inputs(noise)
+    return np.asarray(gan.generator.predict(inputs, batch_size=2048, verbose=0), dtype=np.float32)
 
 
 def evaluate_generator(
@@ -46,16 +47,15 @@ def evaluate_generator(
     from fgan_bench.metrics import evaluate
     from fgan_bench.models.builtin import exact_density
 
-    def critic(x):
-        return gan.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
-
     return evaluate(
         dataset,
         samples,
         metrics,
         seed=seed,
         divergence=gan.divergence,
-        critic=critic,
+        critic=gan.critic_function(),
+        fake_labels=gan.sample_labels(len(samples)),
+        class_logits=gan.class_logits_function(),
         generator_density=exact_density(gan.generator),
         cache_dir=cache_dir,
         timings=timings,

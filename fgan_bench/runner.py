@@ -167,7 +167,7 @@ def _train(
     import keras
 
     from fgan_bench import callbacks as cb
-    from fgan_bench.datasets import training_batches
+    from fgan_bench.datasets.labels import labelled_training_batches
     from fgan_bench.distribute import make_strategy
     from fgan_bench.evaluation import PeriodicEvaluation
     from fgan_bench.trainer import LOGGED, build_trainer, steps_done
@@ -191,7 +191,7 @@ def _train(
     else:
         (directory / rundir.METRICS).unlink(missing_ok=True)
     check_same_start(strategy, start_step)
-    data = training_batches(
+    data = labelled_training_batches(
         dataset,
         batch_size=config.batch_size,
         real_slots=gan.real_slots,
@@ -199,6 +199,8 @@ def _train(
         latent_dim=gan.latent_dim,
         seed=config.seed,
         start_step=start_step,
+        conditional=config.conditional,
+        labelled=config.labelled,
     )
     guard = cb.NonFiniteGuard()
     callbacks = [cb.StepLogger(config.log_every, elapsed_before), guard]
@@ -341,6 +343,7 @@ def _evaluate_samples(
     quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings, skipped=skipped)
     if dataset.modes is not None:
         quality["modes_total"] = len(dataset.modes)
+    quality.update(_label_quality(gan, dataset, config))
     if board is not None:
         board.write_evaluation(config.steps, samples, quality)
     result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings,
@@ -349,3 +352,13 @@ def _evaluate_samples(
     if density is not None:  # the linear generator's learned θ = (μ, σ)
         result["generator_density"] = {"mean": density.mean.tolist(), "std": np.abs(density.std).tolist()}
     return result
+
+
+def _label_quality(gan, dataset, config: RunConfig) -> dict[str, float]:
+    """Semi-supervised runs: the critic's test accuracy and the labels-only baseline's (conditional
+    runs' metrics are registered ones: :mod:`fgan_bench.metrics.conditional`)."""
+    if config.labelled:
+        from fgan_bench.semisupervised import semi_supervised_metrics
+
+        return semi_supervised_metrics(gan, config, dataset)
+    return {}

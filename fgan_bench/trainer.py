@@ -29,6 +29,7 @@ scaled by the global batch, so that the same code trains on one device or many.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from fgan_bench import objectives
@@ -182,11 +183,42 @@ class FGAN(keras.Model):
     def call(self, inputs, training=False):
         """Generates from noise; also accepts a training element (Keras builds with one)."""
         if isinstance(inputs, dict):
-            inputs = inputs["noise"][:, 0]
+            inputs = self._noise(inputs, 0)
         return self.generator(inputs, training=training)
 
     def _v(self, x):
         return tf.squeeze(self.critic(x, training=True), axis=-1)
+
+    # Hooks for trainers whose networks take more than the data (fgan_bench.conditional,
+    # fgan_bench.semisupervised): one slot of real data, one of generator inputs, a fake
+    # batch in the critic's input form, and the critic's loss given the real slot.
+    def _real(self, data, i):
+        return data["real"][:, i]
+
+    def _noise(self, data, i):
+        return data["noise"][:, i]
+
+    def _fake(self, noise):
+        return self.generator(noise, training=True)
+
+    def _v_real(self, real):
+        return self._v(real)
+
+    def generator_inputs(self, noise):
+        """What ``generator.predict`` takes for this noise (evaluation; conditional: noise and labels)."""
+        return noise
+
+    def sample_labels(self, count: int):
+        """The classes of ``count`` evaluation samples (``None``: the generator takes no label)."""
+        return None
+
+    def class_logits_function(self):
+        """``x -> K class logits`` where the critic is a classifier (semi-supervised); ``None`` here."""
+        return None
+
+    def critic_function(self):
+        """V(x) for a batch of examples, as evaluation's variational estimate reads it; ``None``: none."""
+        return lambda x: self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
 
     def _statistics(self, v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients):
         return {
@@ -207,8 +239,8 @@ class FGAN(keras.Model):
 
     def _simultaneous_gradients(self, real, noise):
         with tf.GradientTape(persistent=True) as tape:
-            fake = self.generator(noise, training=True)
-            v_real, v_fake = self._v(real), self._v(fake)
+            fake = self._fake(noise)
+            v_real, v_fake = self._v_real(real), self._v(fake)
             critic_loss = self._critic_loss(real, fake, v_real, v_fake)
             generator_loss = self.loss.generator_losses(v_fake)
             scaled_critic = tf.nn.compute_average_loss(critic_loss)
@@ -220,16 +252,16 @@ class FGAN(keras.Model):
         return critic_gradients, generator_gradients, stats
 
     def _critic_gradients_impl(self, real, noise):
-        fake = self.generator(noise, training=True)
+        fake = self._fake(noise)
         with tf.GradientTape() as tape:
-            v_real, v_fake = self._v(real), self._v(fake)
+            v_real, v_fake = self._v_real(real), self._v(fake)
             critic_loss = self._critic_loss(real, fake, v_real, v_fake)
             scaled = tf.nn.compute_average_loss(critic_loss)
         return tape.gradient(scaled, self.critic.trainable_variables), v_real, v_fake, critic_loss
 
     def _generator_gradients_impl(self, noise):
         with tf.GradientTape() as tape:
-            v_fake = self._v(self.generator(noise, training=True))
+            v_fake = self._v(self._fake(noise))
             generator_loss = self.loss.generator_losses(v_fake)
             scaled = tf.nn.compute_average_loss(generator_loss)
         return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
@@ -240,15 +272,15 @@ class FGAN(keras.Model):
         optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
 
     def train_step(self, data):
-        real, noise = data["real"], data["noise"]
         if self.schedule == "simultaneous":
-            critic_gradients, generator_gradients, stats = self._simultaneous(real[:, 0], noise[:, 0])
+            critic_gradients, generator_gradients, stats = self._simultaneous(self._real(data, 0), self._noise(data, 0))
             self._apply(self.critic_optimizer, critic_gradients, self.critic)
         else:
             for i in range(self.critic_steps):
-                critic_gradients, v_real, v_fake, critic_loss = self._critic_gradients(real[:, i], noise[:, i])
+                real, noise = self._real(data, i), self._noise(data, i)
+                critic_gradients, v_real, v_fake, critic_loss = self._critic_gradients(real, noise)
                 self._apply(self.critic_optimizer, critic_gradients, self.critic)
-            generator_gradients, generator_loss = self._generator_gradients(noise[:, self.critic_steps])
+            generator_gradients, generator_loss = self._generator_gradients(self._noise(data, self.critic_steps))
             stats = self._statistics(
                 v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients
             )
@@ -290,7 +322,8 @@ def build_trainer(config, strategy, dataset=None) -> FGAN:
             depth=config.depth,
             filters=config.filters,
         )
-        gan = FGAN(
+        trainer_class, generator, critic = _with_labels(config, dataset, generator, critic)
+        gan = trainer_class(
             generator,
             critic,
             objectives.resolve(config.divergence),
@@ -310,3 +343,23 @@ def build_trainer(config, strategy, dataset=None) -> FGAN:
             jit_compile=jit_everything,
         )
     return gan
+
+
+def _with_labels(config, dataset, generator, critic):
+    """The trainer class and networks of a conditional (``--conditional``) or semi-supervised
+    (``--labelled N``) run, the label entering through :mod:`fgan_bench.models.conditional`;
+    a plain run's unchanged. (Imported here: those trainers subclass :class:`FGAN`.)"""
+    if not getattr(config, "conditional", False) and not getattr(config, "labelled", 0):
+        return FGAN, generator, critic
+    from fgan_bench.datasets.labels import class_count
+    from fgan_bench.models import conditional as conditioning
+
+    classes = class_count(dataset)
+    if config.conditional:
+        from fgan_bench.conditional import ConditionalFGAN
+
+        return (ConditionalFGAN, conditioning.conditional_generator(generator, classes),
+                conditioning.projection_critic(critic, classes))
+    from fgan_bench.semisupervised import SemiSupervisedFGAN
+
+    return SemiSupervisedFGAN, generator, conditioning.classifier_critic(critic, classes)

@@ -35,11 +35,6 @@ def training_batches(
     """An endless ``tf.data.Dataset`` of ``{"real", "noise"}`` per training step (see module doc)."""
     real_shape = [batch_size * real_slots, *dataset.shape]
 
-    def seeds(step):
-        """Three stateless int32 seeds (real, noise, spare) for one step, as TFP requires."""
-        key = tf.cast(tf.stack([tf.constant(seed, tf.int64), step]) % 2_147_483_647, tf.int32)
-        return tf.unstack(tf.random.experimental.stateless_split(key, 3))
-
     if dataset.synthetic:
 
         def draw_real(real_seed):
@@ -53,11 +48,22 @@ def training_batches(
             return tf.gather(examples, index)
 
     def make_step(step):
-        real_seed, noise_seed, _ = seeds(step)
+        real_seed, noise_seed, _ = step_seeds(seed, step)
         real = tf.reshape(draw_real(real_seed), [batch_size, real_slots, *dataset.shape])
         noise = tf.random.stateless_normal([batch_size, noise_slots, latent_dim], seed=noise_seed)
         return {"real": real, "noise": noise}
 
+    return step_stream(make_step, start_step)
+
+
+def step_seeds(seed: int, step):
+    """Three stateless int32 seeds (real, noise, spare) for one step, as TFP requires."""
+    key = tf.cast(tf.stack([tf.constant(seed, tf.int64), step]) % 2_147_483_647, tf.int32)
+    return tf.unstack(tf.random.experimental.stateless_split(key, 3))
+
+
+def step_stream(make_step, start_step: int):
+    """The endless, prefetched stream ``make_step(step)`` for step = start_step, start_step + 1, ..."""
     steps = tf.data.Dataset.counter(start=start_step).map(make_step, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     # Several workers: each makes the whole global batch and keeps its replicas' slices of it.

@@ -29,9 +29,10 @@ DEFAULT_REAL_SAMPLES = 10_000
 
 def _load_builtins() -> None:
     from fgan_bench.metrics.builtin import BUILTIN_METRICS
+    from fgan_bench.metrics.conditional import CONDITIONAL_METRIC, SEMI_SUPERVISED_METRIC
 
     with registration_source("builtin"):
-        for metric in BUILTIN_METRICS:
+        for metric in (*BUILTIN_METRICS, CONDITIONAL_METRIC, SEMI_SUPERVISED_METRIC):
             _REGISTRY.add(metric.name, metric)
 
 
@@ -163,6 +164,8 @@ def evaluate(
     cache_dir: str | Path | None = None,
     timings: dict[str, float] | None = None,
     skipped: dict[str, str] | None = None,
+    fake_labels: np.ndarray | None = None,
+    class_logits=None,
 ) -> dict[str, float]:
     """Every applicable metric for generated samples ``fake`` of ``dataset``, as ``{output: value}``.
 
@@ -181,6 +184,8 @@ def evaluate(
         skipped: if given, filled with ``{metric: reason}`` for each metric skipped for too
             few real or generated examples (:func:`~fgan_bench.metrics.checks.shortfall`);
             if not, each skip is a warning. A skipped metric is never an error.
+        fake_labels: the class each of ``fake`` was requested for (conditional generators).
+        class_logits: ``x -> K logits``, a semi-supervised critic (its test accuracy is scored).
 
     Raises:
         FganBenchError: a metric named in ``metrics`` does not apply to these inputs
@@ -201,6 +206,8 @@ def evaluate(
         critic=critic,
         generator_density=generator_density,
         cache_dir=cache_dir,
+        fake_labels=fake_labels,
+        class_logits=class_logits,
     )
     values: dict[str, float] = {}
     if not np.all(np.isfinite(fake)):

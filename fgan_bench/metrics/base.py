@@ -26,6 +26,8 @@ class EvaluationInputs:
         generator_density: the generator's exact density where it has one (the linear
             generator's N(μ, σ²)), else ``None``.
         cache_dir: where trained feature classifiers are kept (``None``: the default).
+        fake_labels: the class each generated example was requested for (conditional runs), else ``None``.
+        class_logits: the critic's K class logits for a batch of examples (semi-supervised runs), else ``None``.
     """
 
     dataset: Any
@@ -36,6 +38,8 @@ class EvaluationInputs:
     critic: Callable[[np.ndarray], np.ndarray] | None = None
     generator_density: Any = None
     cache_dir: str | Path | None = None
+    fake_labels: np.ndarray | None = None
+    class_logits: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

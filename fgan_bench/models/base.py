@@ -4,6 +4,10 @@
 noise of shape (batch, latent_dim) to data of shape (batch, *shape); the critic maps data to
 raw outputs V of shape (batch, 1). :func:`check_models` verifies exactly that, so a plugin
 model with the wrong shapes fails in one line naming the model, before training starts.
+
+Conditional (``--conditional``) and semi-supervised (``--labelled N``) runs wrap the same pair
+(:mod:`fgan_bench.models.conditional`); the one extra convention is that the input of the
+critic's last layer is its feature vector φ(x).
 """
 
 from __future__ import annotations

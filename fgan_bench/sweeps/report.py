@@ -290,6 +290,16 @@ def _gallery(sweep_dir: Path, runs: pd.DataFrame, dataset_name: str, varying: li
     return sample_gallery(dataset, dataset_label(dataset_name), samples)
 
 
+def _class_grid(sweep_dir: Path, runs: pd.DataFrame, dataset_name: str, varying: list[str]):
+    """Conditional runs' samples by requested class (:mod:`fgan_bench.sweeps.class_grids`), or ``None``."""
+    from fgan_bench.sweeps.class_grids import class_grid_figure
+
+    if runs.empty:
+        return None
+    figure = class_grid_figure(sweep_dir, runs, dataset_name, lambda run: _label(run, varying))
+    return None if figure is None else _figure_uri(figure)
+
+
 def _curves(history: pd.DataFrame, dataset: str, varying: list[str], run_ids=None):
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -481,6 +491,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         rankings=_metric_tables(summary, varying, metrics),
         curves={d: _curves(history, d, varying, set(evaluated["run_id"]) if protocol else None) for d in datasets},
         galleries={d: _gallery(sweep_dir, evaluated, d, varying) for d in datasets},
+        class_grids={d: _class_grid(sweep_dir, evaluated, d, varying) for d in datasets},
         stability=_stability(results, varying) if not results.empty else [],
         throughput=_throughput(results) if not results.empty else None,
         runs=runs[run_columns].to_dict("records") if not runs.empty else [],
