@@ -80,7 +80,107 @@ def test_mlp_population_members_equal_their_single_runs():
     _assert_members_equal_single_runs(_configs(base))
 
 
+@pytest.mark.slow  # five DCGAN trainings of 50 steps
 def test_dcgan_population_members_equal_their_single_runs():
     base = RunConfig(divergence="gan", dataset="digits", model="dcgan", filters=8, batch_size=16, steps=50,
                      latent_dim=16, jit=True)
     _assert_members_equal_single_runs(_configs(base))
+
+
+SMALL_RUN = dict(divergence="gan", dataset="ring8", model="mlp", width=16, depth=1, batch_size=32, steps=60,
+                 log_every=20, steps_per_execution=20, num_samples=300)
+
+
+def _comparable(result):
+    """result.json without what depends on the clock, as JSON (NaN equals NaN there)."""
+    import json
+
+    kept = {"status": result["status"], "steps": result["steps"], "quality": result.get("quality"),
+            "final_metrics": {k: v for k, v in result["final_metrics"].items() if k != "wall_time_s"}}
+    return json.dumps(kept, sort_keys=True)
+
+
+def test_members_are_ordinary_runs_and_a_killed_population_resumes_to_the_same_results(tmp_path, monkeypatch):
+    from fgan_bench import rundir
+    from fgan_bench.population import run_population, runs
+
+    configs = [RunConfig(**SMALL_RUN, seed=seed, critic_lr=lr) for seed, lr in ((1, 2e-4), (2, 1e-3), (3, 5e-4))]
+    whole = run_population(configs, tmp_path / "whole")
+    for config, result in zip(configs, whole, strict=True):
+        directory = rundir.run_path(tmp_path / "whole", config.resolved().run_id)
+        for name in (rundir.CONFIG, rundir.METRICS, rundir.CHECKPOINT, rundir.SAMPLES, rundir.RESULT):
+            assert (directory / name).exists(), name
+        assert rundir.read_result(directory) == json_round_trip(result)
+        assert rundir.read_history(directory)["step"].tolist() == [20, 40, 60]
+
+    calls = {"n": 0}
+    original = runs._member_epoch_end
+
+    def killed_after_four_member_chunks(*args):
+        calls["n"] += 1
+        if calls["n"] > 4:  # three members' first chunk and one member's second: uneven checkpoints
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(runs, "_member_epoch_end", killed_after_four_member_chunks)
+    with pytest.raises(KeyboardInterrupt):
+        run_population(configs, tmp_path / "parts")
+    monkeypatch.setattr(runs, "_member_epoch_end", original)
+    with pytest.raises(Exception, match="--resume"):
+        run_population(configs, tmp_path / "parts")
+    resumed = run_population(configs, tmp_path / "parts", resume=True)
+    for a, b in zip(whole, resumed, strict=True):
+        assert _comparable(a) == _comparable(b)
+
+
+def json_round_trip(value):
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def _population_of(size, **options):
+    import keras
+    import tensorflow as tf
+
+    from fgan_bench.datasets import get_dataset
+    from fgan_bench.population import PopulationTrainer
+    from fgan_bench.trainer import build_trainer
+
+    gans = []
+    for seed in range(size):
+        config = RunConfig(divergence="gan", dataset="ring8", seed=seed, **options).resolved()
+        keras.utils.set_random_seed(seed)
+        gans.append(build_trainer(config, tf.distribute.get_strategy(), get_dataset("ring8")))
+    return PopulationTrainer(gans)
+
+
+def _step_op_count(population):
+    import tensorflow as tf
+
+    k, slots = population.size, population.real_slots
+    spec = {"real": tf.TensorSpec([k, 32, slots, 2]), "noise": tf.TensorSpec([k, 32, population.noise_slots, 16])}
+    return len(population.step.get_concrete_function(spec).graph.get_operations())
+
+
+@pytest.mark.parametrize("schedule", ["simultaneous", "alternating"])
+def test_the_compiled_step_has_the_same_op_count_for_2_and_16_members(schedule):
+    options = dict(model="mlp", width=8, depth=1, schedule=schedule, critic_steps=2 if schedule == "alternating" else 1)
+    counts = [_step_op_count(_population_of(size, **options)) for size in (2, 16)]
+    assert counts[0] == counts[1] and counts[0] > 50
+
+
+def test_a_diverging_member_is_recorded_and_does_not_poison_the_others(tmp_path):
+    from fgan_bench.population import run_population
+    from fgan_bench.runner import run
+
+    options = dict(SMALL_RUN, divergence="kl", optimizer="sgd", steps=100)
+    exploding = RunConfig(**options, seed=1, critic_lr=1e6, generator_lr=1e6)
+    healthy = RunConfig(**options, seed=2, critic_lr=1e-3, generator_lr=1e-3)
+    diverged, completed = run_population([exploding, healthy], tmp_path / "population")
+    assert diverged["status"] == "diverged" and 0 < diverged["diverged"]["step"] <= 100
+    assert completed["status"] == "completed"
+    single = run(healthy, tmp_path / "single", progress=False)
+    for name, value in single["final_metrics"].items():
+        if name != "wall_time_s":
+            assert completed["final_metrics"][name] == pytest.approx(value, rel=1e-3, abs=1e-5), name

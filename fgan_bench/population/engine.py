@@ -226,7 +226,8 @@ class PopulationTrainer:
             critic_loss = losses.critic_loss(self.divergence, v_real, v_fake)
             scaled = self._average(critic_loss)
         gradients = tape.gradient(scaled, self.critic.weights)
-        finite = tf.math.is_finite(tf.reduce_mean(critic_loss, 1)) & tf.math.is_finite(optimizers.global_norms(gradients))
+        norms = optimizers.global_norms(gradients)
+        finite = tf.math.is_finite(tf.reduce_mean(critic_loss, 1)) & tf.math.is_finite(norms)
         self.critic.apply(gradients, active & finite, critic_state)
         for variable, value in zip(self.generator.non_trainable, generator_state, strict=True):
             variable.assign(value)
