@@ -184,3 +184,30 @@ def test_a_diverging_member_is_recorded_and_does_not_poison_the_others(tmp_path)
     for name, value in single["final_metrics"].items():
         if name != "wall_time_s":
             assert completed["final_metrics"][name] == pytest.approx(value, rel=1e-3, abs=1e-5), name
+
+
+def test_sweep_tasks_group_compatible_runs_into_populations():
+    from fgan_bench.sweeps.execute import _tasks
+
+    configs = [RunConfig(**SMALL_RUN, seed=s, population=2).resolved() for s in range(3)]
+    other = RunConfig(**{**SMALL_RUN, "divergence": "kl"}, seed=0, population=2).resolved()
+    alone = RunConfig(**SMALL_RUN, seed=9).resolved()
+    tasks = _tasks([*configs, other, alone])
+    assert alone in tasks and (configs[0], configs[1]) in tasks and configs[2] in tasks and other in tasks
+    assert len(tasks) == 4  # the kl run does not join a gan population
+
+
+@pytest.mark.slow  # a sweep's worker process starts TensorFlow
+def test_a_sweep_with_population_trains_its_runs_as_ordinary_runs(tmp_path):
+    from fgan_bench import rundir
+    from fgan_bench.sweeps import run_sweep
+
+    sweep = tmp_path / "pop.toml"
+    sweep.write_text('[sweep]\nname = "pop"\ndatasets = ["ring8"]\ndivergences = ["gan"]\nseeds = [0, 1, 2]\n'
+                     '[defaults]\nmodel = "mlp"\nwidth = 16\ndepth = 1\nbatch_size = 32\nsteps = 40\nlog_every = 20\n'
+                     'steps_per_execution = 20\nnum_samples = 300\n')
+    assert run_sweep(sweep, out=tmp_path, report=False, population=3) == 0
+    runs = sorted((tmp_path / "pop" / "runs").iterdir())
+    assert len(runs) == 3
+    assert all(rundir.read_result(r)["status"] == "completed" for r in runs)
+    assert all(rundir.read_config(r).population == 3 for r in runs)

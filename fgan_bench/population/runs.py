@@ -30,7 +30,8 @@ from fgan_bench.config import RunConfig
 
 #: Options members of one population share; every other option may differ.
 SHARED = ("dataset", "model", "width", "depth", "filters", "latent_dim", "batch_size", "divergence",
-          "generator_divergence", "schedule", "optimizer", "log_every", "strategy", "mixed_precision", "plugins")
+          "generator_divergence", "schedule", "optimizer", "log_every", "strategy", "mixed_precision", "plugins",
+          "population", "isolate")
 
 
 def population_key(config: RunConfig) -> tuple:
