@@ -211,3 +211,28 @@ def test_a_sweep_with_population_trains_its_runs_as_ordinary_runs(tmp_path):
     assert len(runs) == 3
     assert all(rundir.read_result(r)["status"] == "completed" for r in runs)
     assert all(rundir.read_config(r).population == 3 for r in runs)
+
+
+def test_a_layer_without_a_stacked_rule_is_named_and_a_registered_rule_stacks_it():
+    import keras
+
+    from fgan_bench.population import NotStackable, register_stacked_layer, stack_network
+    from fgan_bench.population.stacked import STACKED_RULES
+
+    class Doubling(keras.layers.Layer):
+        def call(self, x):
+            return 2.0 * x
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(Doubling(name="doubling")(inputs)))
+    with pytest.raises(NotStackable, match="doubling.*Doubling.*register_stacked_layer"):
+        stack_network(model)
+    register_stacked_layer(Doubling, lambda layer, value, x, training: (layer.call(x), {}))
+    try:
+        stacked = stack_network(model)
+        kernel, bias = (v.numpy() for v in model.trainable_variables)
+        x = np.ones((2, 4, 3), np.float32)
+        y, _ = stacked([np.stack([kernel, kernel]), np.stack([bias, bias])], [], x, training=True)
+        np.testing.assert_allclose(y.numpy()[1], model(x[1]).numpy(), rtol=1e-6)
+    finally:
+        STACKED_RULES.pop(Doubling)
