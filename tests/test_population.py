@@ -80,6 +80,13 @@ def test_mlp_population_members_equal_their_single_runs():
     _assert_members_equal_single_runs(_configs(base))
 
 
+def test_alternating_members_with_different_critic_steps_equal_their_single_runs():
+    base = RunConfig(divergence="kl", dataset="ring8", model="mlp", width=16, depth=1, batch_size=32, steps=30,
+                     steps_per_execution=30, schedule="alternating", jit=True)
+    members = [dict(MIXED[i], critic_steps=steps) for i, steps in ((0, 1), (1, 3), (2, 2))]
+    _assert_members_equal_single_runs(_configs(base, members), steps=30)
+
+
 @pytest.mark.slow  # five DCGAN trainings of 50 steps
 def test_dcgan_population_members_equal_their_single_runs():
     base = RunConfig(divergence="gan", dataset="digits", model="dcgan", filters=8, batch_size=16, steps=50,
