@@ -27,8 +27,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 import fgan_bench._isolation  # noqa: F401 - first: under `python -m`, drop the working directory from sys.path
-
-__version__ = "0.1.0"
+from fgan_bench._version import __version__
 
 #: Public name → the module that defines it.
 _EXPORTS = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fgan_bench import rundir
+from fgan_bench import atomic_io
 from fgan_bench.trainer import steps_done
 
 
@@ -73,7 +73,7 @@ class MetricsCSV(keras.callbacks.Callback):
                     writer.writeheader()
                     writer.writerows(rows)
 
-            rundir.write_atomically(self.path, write)
+            atomic_io.write_atomically(self.path, write)
         new = not self.path.exists() or self.path.stat().st_size == 0
         with open(self.path, "a", newline="") as file:
             writer = csv.writer(file)
@@ -115,8 +115,10 @@ class NonFiniteGuard(keras.callbacks.Callback):
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves generator, critic and both optimizers at each epoch end, atomically.
 
-    Written by :func:`fgan_bench.rundir.write_atomically`, so a kill at any moment leaves the
+    Written by :func:`fgan_bench.atomic_io.write_atomically`, so a kill at any moment leaves the
     previous checkpoint or the new one, never half of one. Non-finite weights are never saved.
+    The room is checked first (:meth:`expected_size`): h5py crashes the process when the disk
+    fills under it, where a check gives the one-line disk-full error.
     """
 
     def __init__(self, path: Path, guard: NonFiniteGuard):
@@ -127,7 +129,16 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.diverged_at is not None:
             return
-        rundir.write_atomically(self.path, self.model.save_weights)
+        atomic_io.ensure_room(self.path, self.expected_size())
+        atomic_io.write_atomically(self.path, self.model.save_weights)
+
+    def expected_size(self) -> int:
+        """Bytes the next checkpoint needs: the last one's size, else 3× the weights (Adam keeps two
+        slots per weight), plus 64 KiB of HDF5 structure."""
+        if self.path.is_file():
+            return self.path.stat().st_size + 65536
+        weights = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in self.model.weights)
+        return 3 * weights + 65536
 
 
 class ProgressBar(keras.callbacks.Callback):

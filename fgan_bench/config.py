@@ -25,6 +25,7 @@ from fgan_bench.datasets.fingerprint import run_id_label
 from fgan_bench.divergences import get_divergence
 from fgan_bench.errors import ConfigError, FganBenchError
 from fgan_bench.models.base import MODEL_OPTIONS
+from fgan_bench.plugins import content_fingerprint
 
 #: Defaults by data kind, used where neither the user, the model nor the dataset chose. The
 #: vector defaults are one setting for every divergence, chosen on ring8 (see the README's table).
@@ -326,9 +327,12 @@ class RunConfig:
 
         The dataset part is :func:`~fgan_bench.datasets.fingerprint.run_id_label`: a user data
         file appears as its stem and a fingerprint of its content (never its whole path), so a
-        changed file at the same path is a new run and the folder name stays short.
+        changed file at the same path is a new run and the folder name stays short. Plugins count
+        by their files' content too (:func:`~fgan_bench.plugins.content_fingerprint`).
         """
         identity = {k: v for k, v in self.to_dict().items() if OPTIONS[k].identity}
+        if identity.get("plugins"):  # by content, not by where the files live
+            identity["plugins"] = content_fingerprint(identity["plugins"])
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
         readable = f"{run_id_label(self.dataset)}-{self.divergence}-s{self.seed}"
         return re.sub(r"[^A-Za-z0-9_.\-]+", "_", readable.replace(":", "_").replace("=", "-")) + f"-{digest}"

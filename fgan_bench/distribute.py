@@ -32,7 +32,9 @@ def make_strategy(name: str = "default"):
         devices = [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        from fgan_bench.multiworker import multiworker_strategy
+
+        return multiworker_strategy()
     raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 

@@ -24,11 +24,14 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from fgan_bench._lazy import tf
-from fgan_bench.errors import FganBenchError
+from fgan_bench.errors import FganBenchError, one_line_reason
 
 WORKERS_FOLDER = ".workers"
 
@@ -50,8 +53,15 @@ class WorkerRole:
     workers: int = 1
 
 
+_EXAMPLE = '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}'
+
+
 def worker_role(environ=os.environ) -> WorkerRole:
-    """The role ``TF_CONFIG`` gives this process (TensorFlow's rule: the chief task, else worker 0)."""
+    """The role ``TF_CONFIG`` gives this process (TensorFlow's rule: the chief task, else worker 0).
+
+    A ``TF_CONFIG`` that TensorFlow could not use (not JSON, addresses that are not lists of
+    ``host:port``, a task outside the cluster) is one line naming the fix.
+    """
     text = environ.get("TF_CONFIG", "").strip()
     if not text:
         return WorkerRole()
@@ -60,11 +70,8 @@ def worker_role(environ=os.environ) -> WorkerRole:
         cluster, task = tf_config.get("cluster", {}), tf_config.get("task", {})
         task_type, task_id = task.get("type"), int(task.get("index", 0))
     except (ValueError, AttributeError, TypeError) as error:
-        raise FganBenchError(
-            'TF_CONFIG must be JSON like {"cluster": {"worker": ["host1:port", "host2:port"]}, '
-            f'"task": {{"type": "worker", "index": 0}}}}; got {text!r} ({error})'
-        ) from None
-    training = {name: list(cluster.get(name, [])) for name in ("chief", "worker")}
+        raise FganBenchError(f"TF_CONFIG must be JSON like {_EXAMPLE}; got {text!r} ({error})") from None
+    training = {name: _addresses(cluster, name) for name in ("chief", "worker")}
     if task_type not in training or not 0 <= task_id < len(training[task_type]):
         raise FganBenchError(
             f"TF_CONFIG's task {task!r} is not in its cluster {cluster!r}; "
@@ -72,6 +79,63 @@ def worker_role(environ=os.environ) -> WorkerRole:
         )
     chief = ("chief", 0) if training["chief"] else ("worker", 0)
     return WorkerRole(task_type, task_id, (task_type, task_id) == chief, sum(map(len, training.values())))
+
+
+def _addresses(cluster: dict, name: str) -> list[str]:
+    """``cluster[name]``, checked to be a list of ``host:port`` with a numeric port."""
+    addresses = cluster.get(name, [])
+    valid = isinstance(addresses, list) and all(
+        isinstance(a, str) and a.rpartition(":")[0] and a.rpartition(":")[2].isdigit() for a in addresses
+    )
+    if not valid:
+        raise FganBenchError(
+            f"TF_CONFIG's cluster {name!r} must be a list of \"host:port\" addresses, got {addresses!r}; "
+            f"e.g. {_EXAMPLE}"
+        )
+    return addresses
+
+
+def multiworker_strategy(notice_every_s: float = 30.0):
+    """``MultiWorkerMirroredStrategy()`` from ``TF_CONFIG``, saying every ``notice_every_s`` that
+    it waits for its peers (its constructor blocks until every task of the cluster has started)."""
+    role = worker_role()
+    started = time.monotonic()
+    done = threading.Event()
+
+    def notice() -> None:
+        while not done.wait(notice_every_s):
+            print(
+                f"waiting for the other workers of TF_CONFIG's cluster ({time.monotonic() - started:.0f} s; this is "
+                f"{role.task_type} {role.task_id} of {role.workers}): start every task of the cluster with the same "
+                f"command, or stop with Ctrl-C",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    threading.Thread(target=notice, name="peer notice", daemon=True).start()
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        raise FganBenchError(
+            f"TensorFlow cannot start the cluster of TF_CONFIG ({one_line_reason(error)}); fix TF_CONFIG, "
+            f"e.g. {_EXAMPLE}"
+        ) from None
+    finally:
+        done.set()
+
+
+def peer_failure(error: BaseException, directory: Path) -> FganBenchError | None:
+    """The one-line error for a worker of the cluster that stopped mid-run (``None`` for any other
+    error): the fix is to start every worker again with ``--resume`` of the chief's run directory."""
+    if not isinstance(error, tf.errors.UnavailableError | tf.errors.CancelledError | tf.errors.AbortedError):
+        return None
+    directory = Path(directory)
+    if directory.parent.parent.name == WORKERS_FOLDER:  # a non-chief's scratch folder
+        directory = directory.parent.parent.parent / "runs" / directory.parent.name
+    return FganBenchError(
+        f"a worker of TF_CONFIG's cluster stopped or cannot be reached ({one_line_reason(error)}); "
+        f"start every worker again with: python -m fgan_bench run --resume {directory}"
+    )
 
 
 def spans_processes(strategy) -> bool:

@@ -50,6 +50,21 @@ def _where(error: BaseException, file: Path) -> str:
     return f" (line {frames[-1].lineno})" if frames else ""
 
 
+def content_fingerprint(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """One short content hash per plugin file named by ``paths`` (folders give their ``*.py``):
+    what a run's identity holds of its plugins, so the same plugins in two checkouts give the same
+    run id and an edited plugin a new one. A path that does not exist counts by its name."""
+    prints = []
+    for path in paths:
+        try:
+            files = _plugin_files(Path(path))
+        except PluginError:
+            prints.append(f"missing:{Path(path).name}")
+            continue
+        prints += [hashlib.sha1(file.read_bytes()).hexdigest()[:12] for file in files]
+    return sorted(prints)
+
+
 def load_plugin_file(path: str | os.PathLike) -> types.ModuleType:
     """Executes one plugin file, recording its registrations' source.
 

@@ -11,15 +11,13 @@ A run directory ``<out>/runs/<run-id>/`` holds
 * ``failure.json`` — why the run failed (sweeps);
 * ``result.json`` — written last, atomically: a run is done exactly when this file exists.
 
-Every file is written by :func:`write_atomically` (or its JSON/CSV front ends): the bytes go
-to a temporary file in the same folder, are flushed to disk, then ``os.replace`` puts them
-in place, so a kill at any moment leaves the old file or the new one, never half of one.
-This module is the one place that knows the names and the writing protocol, and so the
-one place that handles what goes wrong with them:
+Every file is written by :mod:`fgan_bench.atomic_io` (a temporary file in the same folder,
+flushed, then ``os.replace``: a kill at any moment leaves the old file or the new one, never
+half of one; a full disk is one line). This module is the one place that knows the names,
+and so the one place that handles what goes wrong with them:
 
-* **Disk full, read-only, not a folder.** An :class:`OSError` while writing is one line
-  naming the file and the fix (:func:`write_error`); the temporary file is removed and the
-  previous file stays as it was.
+* **Stale temporary files.** A process killed mid-write leaves its temporary file; taking
+  the run lock removes those of processes that are gone (:func:`run_lock`).
 * **Corrupt files.** A ``result.json`` that does not parse is not a result: the run is not
   done (:func:`read_result` returns ``None``; :func:`result_problem` says why). Other damaged
   files (``config.json``, ``metrics.csv``, a checkpoint) are one line naming the file.
@@ -36,21 +34,28 @@ one place that handles what goes wrong with them:
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
-import secrets
 import socket
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from fgan_bench.atomic_io import (  # noqa: F401 - the run directory's writers are these
+    atomic_path,
+    make_directory,
+    remove_stale_temporaries,
+    write_array_atomically,
+    write_atomically,
+    write_bytes_atomically,
+    write_csv_atomically,
+    write_error,
+    write_json_atomically,
+)
 from fgan_bench.errors import FganBenchError
 
 CONFIG = "config.json"
@@ -66,115 +71,6 @@ LOCK = ".lock"
 CLAIM = ".claim"
 #: What a fresh start (``--overwrite``) removes; config.json is rewritten.
 PRODUCTS = (CHECKPOINT, RESULT, METRICS, SAMPLES, SAMPLES_FIGURE, EVALUATION, FAILURE)
-
-
-def temporary_path(path: Path) -> Path:
-    """The temporary sibling ``path`` is written to before the rename: same folder, a name of its
-    own per writer (two processes may write one file at once, e.g. two sweeps sharing a study
-    each writing ``sweep.json``: the last rename wins, neither fails), and Keras' suffixes."""
-    path = Path(path)
-    keras_suffix = next((s for s in (".weights.h5", ".keras") if path.name.endswith(s)), "")  # Keras checks it
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{keras_suffix}")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yields a temporary path to write ``path``'s new content to; renames it over ``path`` on success.
-
-    The temporary file is fsynced before the rename and removed if the writer raises.
-    """
-    path = Path(path)
-    temporary = temporary_path(path)
-    try:
-        yield temporary
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        raise write_error(path, error) from None
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-
-
-#: ``errno`` values that mean "no room left" (h5py often loses the errno: its message says 28).
-_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-def _is_disk_full(error: BaseException) -> bool:
-    text = str(error)
-    return getattr(error, "errno", None) in _FULL or "No space left" in text or "errno = 28" in text
-
-
-def write_error(path: str | os.PathLike, error: OSError) -> FganBenchError:
-    """The one-line error for an :class:`OSError` while writing ``path`` (disk full, read-only, ...)."""
-    path = Path(path)
-    if _is_disk_full(error):
-        folder = path.parent if path.parent.exists() else Path(".")
-        try:
-            stats = os.statvfs(folder)
-            kib = stats.f_bavail * stats.f_frsize / 1024
-            free = f"{kib / 1024:.0f} MiB free" if kib >= 1024 else f"{kib:.0f} KiB free"
-        except OSError:
-            free = "free space unknown"
-        return FganBenchError(
-            f"disk full writing {path} (the disk holding {folder}: {free}); the previous file is intact: "
-            f"free some space, then run the same command again (a run continues with --resume)"
-        )
-    lines = str(error).strip().splitlines()
-    reason = error.strerror or (lines[-1] if lines else type(error).__name__)
-    return FganBenchError(f"cannot write {path}: {reason}; choose a writable --out")
-
-
-def make_directory(path: str | os.PathLike) -> Path:
-    """``mkdir -p path``; a file in the way or a read-only parent is one line naming it."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
-        raise FganBenchError(f"cannot create folder {path}: {blocking} is a file of that name in the way; "
-                             f"choose another --out") from None
-    except OSError as error:
-        raise write_error(path, error) from None
-    return path
-
-
-def write_atomically(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """Calls ``write(temporary_path)``, then puts the file in place atomically."""
-    with atomic_path(path) as temporary:
-        write(temporary)
-
-
-def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
-    write_atomically(path, lambda temporary: temporary.write_bytes(data))
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {value!r}")
-
-
-def write_json_atomically(path: str | os.PathLike, payload: Any) -> None:
-    write_bytes_atomically(path, json.dumps(payload, indent=2, default=_json_default).encode())
-
-
-def write_array_atomically(path: str | os.PathLike, array) -> None:
-    """Writes a NumPy array as ``.npy``, atomically."""
-
-    def write(temporary: Path) -> None:
-        with open(temporary, "wb") as file:
-            np.save(file, array)
-
-    write_atomically(path, write)
-
-
-def write_csv_atomically(frame, path: str | os.PathLike) -> None:
-    """Writes a pandas DataFrame as CSV (no index), atomically."""
-    write_atomically(path, lambda temporary: frame.to_csv(temporary, index=False))
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -292,14 +188,49 @@ def load_checkpoint(model, path: str | os.PathLike) -> None:
 _HELD: dict[str, int] = {}
 
 
+class Hold:
+    """This process's hold on a lock file (an open, ``flock``-ed descriptor): ``<run>/.lock``
+    (:func:`hold_run_lock`) or ``<run>/.claim`` (:func:`try_claim`). It ends with
+    :meth:`release` or with the process, so SIGKILL never leaves a lock held."""
+
+    def __init__(self, descriptor: int):
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+#: A protocol driver's hold on a run it has queued.
+Claim = Hold
+
+
+def hold_run_lock(directory: str | os.PathLike, *, wait: bool) -> Hold | None:
+    """Takes ``<directory>/.lock`` for this process (``None`` if another holds it and ``wait`` is
+    False), writes the holder — pid, host, start time, command — into it, and removes the
+    temporary files of writers that are gone. For a hold that outlives a ``with`` block (the
+    Ray driver's); everything else uses :func:`run_lock`."""
+    directory = Path(directory)
+    descriptor = _locked_descriptor(directory / LOCK, wait=wait)
+    if descriptor is None:
+        return None
+    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]
+    holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')} ({command})"
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, holder.encode(), 0)
+    remove_stale_temporaries(directory)
+    return Hold(descriptor)
+
+
 @contextlib.contextmanager
 def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
-    """Holds ``<directory>/.lock`` (an exclusive ``flock``) for one process's work on a run.
+    """Holds ``<directory>/.lock`` (:func:`hold_run_lock`) for one process's work on a run.
 
     ``wait``: block until the holder is gone (sweep workers), or raise a one-line
     :class:`FganBenchError` naming the directory and the holder (``run``). Re-entrant within
     a process (a sweep worker holds it around :func:`fgan_bench.runner.run`, which takes it
-    again). The holder — pid, host, start time, command — is written into the lock file.
+    again). The holder text stays in the file after release, for a post-mortem.
     """
     directory = Path(directory)
     key = str(directory.resolve())
@@ -310,22 +241,16 @@ def run_lock(directory: str | os.PathLike, *, wait: bool) -> Iterator[None]:
         finally:
             _HELD[key] -= 1
         return
-    descriptor = _locked_descriptor(directory / LOCK, wait=wait)
-    if descriptor is None:
+    hold = hold_run_lock(directory, wait=wait)
+    if hold is None:
         holder = lock_holder(directory) or "another process"
         raise FganBenchError(f"{directory} is in use by {holder}; wait for it to finish (or stop it), then run again")
+    _HELD[key] = 1
     try:
-        command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]
-        holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')} ({command})"
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, holder.encode(), 0)
-        _HELD[key] = 1
-        try:
-            yield
-        finally:
-            _HELD.pop(key, None)
+        yield
     finally:
-        os.close(descriptor)  # releases the flock; the holder text stays, for a post-mortem
+        _HELD.pop(key, None)
+        hold.release()
 
 
 def is_locked(directory: str | os.PathLike) -> bool:
@@ -340,23 +265,11 @@ def is_locked(directory: str | os.PathLike) -> bool:
     return False
 
 
-class Claim:
-    """A driver's hold on a run it has queued: the open, ``flock``-ed ``<run>/.claim``."""
-
-    def __init__(self, descriptor: int):
-        self._descriptor: int | None = descriptor
-
-    def release(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)
-            self._descriptor = None
-
-
 def try_claim(directory: str | os.PathLike) -> Claim | None:
     """Claims a run for this process's queue, or ``None`` if another process (or another claim
-    of this process) holds it. The claim ends with :meth:`Claim.release` or the process."""
+    of this process) holds it. The claim ends with :meth:`Hold.release` or the process."""
     descriptor = _locked_descriptor(make_directory(directory) / CLAIM, wait=False)
-    return None if descriptor is None else Claim(descriptor)
+    return None if descriptor is None else Hold(descriptor)
 
 
 def _locked_descriptor(path: Path, *, wait: bool) -> int | None:

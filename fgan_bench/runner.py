@@ -27,7 +27,14 @@ import numpy as np
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError
-from fgan_bench.multiworker import WorkerRole, check_same_start, scratch_run_directory, spans_processes, worker_role
+from fgan_bench.multiworker import (
+    WorkerRole,
+    check_same_start,
+    peer_failure,
+    scratch_run_directory,
+    spans_processes,
+    worker_role,
+)
 
 
 def versions() -> dict[str, str]:
@@ -35,11 +42,11 @@ def versions() -> dict[str, str]:
     import tensorflow as tf
     import tensorflow_probability as tfp
 
-    import fgan_bench
+    from fgan_bench._version import __version__
 
     return {
         "python": platform.python_version(),
-        "fgan_bench": fgan_bench.__version__,
+        "fgan_bench": __version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "tensorflow_probability": tfp.__version__,
@@ -268,13 +275,8 @@ def _train(
         raise
     except OSError as error:  # an append to metrics.csv, TensorBoard's event file: disk full
         raise rundir.write_error(error.filename or directory, error) from None
-    except Exception as error:
-        if _out_of_memory(error):
-            raise FganBenchError(
-                f"out of memory training with --batch-size {config.batch_size} ({type(error).__name__}); "
-                f"pass a smaller --batch-size, then --resume {directory}"
-            ) from None
-        raise
+    except Exception as error:  # noqa: BLE001 - re-raised: as one line where the fix is known
+        raise _training_error(error, config, session.strategy, directory) from None
     return finish_session(session, config, dataset, directory, time.perf_counter() - started, skipped=skipped)
 
 
@@ -332,6 +334,20 @@ def _single_process_copy(gan, config: RunConfig, dataset):
     copy = build_trainer(config, tf.distribute.get_strategy(), dataset)
     copy.set_weights(gan.get_weights())
     return copy
+
+
+def _training_error(error: Exception, config: RunConfig, strategy, directory: Path) -> Exception:
+    """What to raise for an error out of ``fit``: one line for a lost peer of a multi-worker run
+    and for running out of memory (each naming the fix), else the error itself."""
+    failure = peer_failure(error, directory) if spans_processes(strategy) else None
+    if failure is not None:
+        return failure
+    if _out_of_memory(error):
+        return FganBenchError(
+            f"out of memory training with --batch-size {config.batch_size} ({type(error).__name__}); "
+            f"pass a smaller --batch-size, then --resume {directory}"
+        )
+    return error
 
 
 def _out_of_memory(error: BaseException) -> bool:

@@ -12,7 +12,8 @@ from scipy import integrate, stats
 from fgan_bench.datasets import get_dataset
 from fgan_bench.divergences import get_divergence
 from fgan_bench.metrics import density
-from fgan_bench.metrics.density import DiagonalGaussian, GaussianMixture1D, exact_divergences_1d
+from fgan_bench.metrics.density import DiagonalGaussian
+from fgan_bench.metrics.exact_1d import GaussianMixture1D, exact_divergences_1d
 
 
 def _alpha(a):

@@ -149,3 +149,55 @@ def test_a_bad_tf_config_is_one_line_naming_the_fix(tf_config, message):
     with pytest.raises(FganBenchError, match=message) as error:
         worker_role({"TF_CONFIG": tf_config})
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "workers",
+    ['"127.0.0.1:notaport"', '["127.0.0.1:notaport"]', '["127.0.0.1"]', "[1]"],
+)
+def test_cluster_addresses_that_tensorflow_cannot_use_are_one_line(workers):
+    tf_config = '{"cluster": {"worker": ' + workers + '}, "task": {"type": "worker", "index": 0}}'
+    with pytest.raises(FganBenchError, match="must be a list of \"host:port\" addresses") as error:
+        worker_role({"TF_CONFIG": tf_config})
+    assert "\n" not in str(error.value)
+
+
+def test_a_worker_waiting_for_its_peers_says_so_until_they_start():
+    ports = _free_ports(2)
+    script = "from fgan_bench.multiworker import multiworker_strategy; multiworker_strategy(notice_every_s=1.0)"
+    waiting = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "TF_CONFIG": _tf_config(ports, 0)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    notices = []
+    deadline = time.time() + TIMEOUT
+    try:
+        while len(notices) < 2 and time.time() < deadline:
+            line = waiting.stderr.readline()
+            assert line or waiting.poll() is None, "the waiting worker exited"
+            if line.startswith("waiting for the other workers"):
+                notices.append(line)
+    finally:
+        _kill([waiting])
+    assert len(notices) == 2 and "worker 0 of 2" in notices[0] and "start every task" in notices[0]
+
+
+@pytest.mark.slow
+def test_a_dead_peer_is_one_line_naming_resume(tmp_path):
+    options = {**OPTIONS, "steps": 100_000, "log_every": 20}
+    config = RunConfig(**options, strategy="multiworker").resolved()
+    out = tmp_path / "multi"
+    directory = run_directory(config, out)
+    arguments = [f"--{k.replace('_', '-')}={v}" for k, v in options.items()] + ["--strategy=multiworker"]
+    chief, peer = _launch([*arguments, "--out", str(out)])
+    deadline = time.time() + TIMEOUT
+    try:
+        while not (directory / CHECKPOINT).exists():  # both train
+            assert time.time() < deadline and chief.poll() is None and peer.poll() is None
+            time.sleep(0.05)
+        _kill([peer])
+        output = chief.communicate(timeout=max(1.0, deadline - time.time()))[0]
+    finally:
+        _kill([chief, peer])
+    errors = [line for line in output.splitlines() if ": error: " in line]
+    assert chief.returncode not in (0, None) and "Traceback" not in output
+    assert len(errors) == 1 and "stopped or cannot be reached" in errors[0], output[-3000:]
+    assert errors[0].endswith(f"--resume {directory}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fgan_bench import cli
+from fgan_bench import cli, rundir
 from fgan_bench.errors import FganBenchError
 from fgan_bench.sweeps import load_sweep, select
 
@@ -281,11 +281,23 @@ def test_report_renders_in_headless_chromium(finished_sweep, tmp_path):
 def test_ray_executor_runs_the_sweep_on_a_local_ray(tmp_path):
     ray = pytest.importorskip("ray")
     path = _write(tmp_path, TINY.format(steps=100).replace('divergences = ["kl", "gan"]', 'divergences = ["kl"]'))
+    command = ["sweep", str(path), "--out", str(tmp_path / "out"), "--executor", "ray", "--jobs", "2"]
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        assert cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--executor", "ray", "--jobs", "2"]) == 0
+        assert cli.main(command) == 0
+        damaged, intact = sorted((tmp_path / "out" / "tiny" / "runs").iterdir())
+        assert (intact / ".lock").read_text().startswith("pid ")  # the holder, written as a local run writes it
+        (damaged / "result.json").write_text('{"status": "compl')
+        assert cli.main(command) == 0  # the driver reads results through rundir: a corrupt one is not done
     finally:
         ray.shutdown()
+
+    def completions(directory):
+        return [json.loads(line)["event"] for line in (directory / "attempts.jsonl").read_text().splitlines()].count(
+            "completed")
+
+    assert (completions(damaged), completions(intact)) == (2, 1)
+    assert rundir.read_result(damaged)["status"] == "completed" and not list(damaged.glob(".*.tmp*"))
     results = pd.read_csv(tmp_path / "out" / "tiny" / "results.csv")
     assert results["run_id"].nunique() == 2 and set(results["status"]) == {"completed"}
     # The same runs on the local executor are found done: same ids, same directories.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fgan_bench import rundir
+from fgan_bench import atomic_io
 from fgan_bench.errors import FganBenchError
 
 #: Bump when the architecture or training changes, so cached classifiers are retrained.
@@ -82,8 +82,8 @@ def _load_or_train(fingerprint: str, folder: Path, dataset):
     model.fit(dataset.array, dataset.labels, batch_size=BATCH_SIZE, epochs=epochs, verbose=0, shuffle=True)
     _, accuracy = model.evaluate(dataset.test_array, dataset.test_labels, batch_size=512, verbose=0)
     folder.mkdir(parents=True, exist_ok=True)
-    rundir.write_atomically(model_file, model.save)
-    rundir.write_json_atomically(
+    atomic_io.write_atomically(model_file, model.save)
+    atomic_io.write_json_atomically(
         info_file,
         {"dataset": dataset.spec, "architecture": ARCHITECTURE, "test_accuracy": float(accuracy), "epochs": epochs},
     )

@@ -3,16 +3,18 @@
 The driver (the process that runs ``python -m fgan_bench sweep``) owns the sweep folder; no
 task ever writes to it. For each run the driver
 
-1. *claims* the run: holds the exclusive ``flock`` on ``<run>/.lock`` in its own sweep
-   folder for as long as the run's task lives, so a second sweep on that folder (local or
+1. *claims* the run: holds its run lock (:func:`fgan_bench.rundir.hold_run_lock`, the
+   same lock and holder text as a local run) in its own sweep folder for as long as the
+   run's task lives, so a second sweep on that folder (local or
    Ray) waits instead of training the run again; writes ``config.json``;
 2. submits one task (``num_cpus=cpus_per_run``, ``num_gpus=gpus_per_run``) with the run's
    config and, if the run has a checkpoint in the sweep folder, a tar archive of it;
 3. receives the task's messages (a Ray streaming generator): the node it started on, then
    every ``checkpoint_every_s`` seconds at most (at the end of a ``log_every`` epoch) the
    run's checkpoint and ``metrics.csv``, which the driver writes into the run directory
-   (atomically, metrics first), and last the whole finished run directory as a tar archive,
-   unpacked into the run directory with ``result.json`` moved in last;
+   (with :mod:`fgan_bench.rundir`'s atomic writer, metrics first), and last the whole
+   finished run directory as a tar archive, each file written the same way, ``result.json``
+   last (a corrupt ``result.json`` found later counts as unfinished, as in a local sweep);
 4. appends each event (started, lost, completed, failed) to ``<run>/attempts.jsonl``.
 
 The task trains into a folder on its node's own disk (``$FGAN_BENCH_NODE_DIR``, else the
@@ -30,7 +32,6 @@ sweep run again resumes every unfinished run from the checkpoint in the sweep fo
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import io
 import json
 import os
@@ -40,11 +41,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError, one_line_reason
-from fgan_bench.rundir import CHECKPOINT, CONFIG, FAILURE, LOCK, METRICS, RESULT, write_json_atomically
+from fgan_bench.rundir import CHECKPOINT, CONFIG, FAILURE, METRICS, RESULT
 
 ATTEMPTS = "attempts.jsonl"
 NODE_DIR_VARIABLE = "FGAN_BENCH_NODE_DIR"
@@ -71,6 +73,12 @@ def unpack(archive: bytes, directory: Path) -> list[str]:
         members = [m for m in tar.getmembers() if m.isfile() and "/" not in m.name]
         tar.extractall(directory, members=members, filter="data")
     return [m.name for m in members]
+
+
+def archive_files(archive: bytes) -> dict[str, bytes]:
+    """The plain files of a :func:`pack` archive, in memory: name → bytes."""
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile() and "/" not in m.name}
 
 
 # ---------------------------------------------------------------------------------------
@@ -166,11 +174,11 @@ def train_on_node(config: dict[str, Any], resume: bytes | None, threads: int, ch
 
 @dataclasses.dataclass
 class _Run:
-    """A run the driver has claimed: its directory, the held lock and its current task."""
+    """A run the driver has claimed: its directory, the held run lock and its current task."""
 
     config: RunConfig
     directory: Path
-    lock: IO
+    lock: rundir.Hold
     attempt: int = 0
     task: Any = None
     started: float = 0.0
@@ -181,43 +189,113 @@ class _Run:
         with open(self.directory / ATTEMPTS, "a") as file:
             file.write(json.dumps(entry) + "\n")
 
-    def release(self) -> None:
-        self.lock.close()  # closing the file releases the flock
+    def fail(self, reason: str, **details: Any) -> dict[str, Any]:
+        rundir.write_json_atomically(self.directory / FAILURE, {"run_id": self.config.run_id, "reason": reason,
+                                                                **details})
+        self.log("failed", reason=reason)
+        return {"status": "failed", "reason": reason}
 
 
 def _claim(config: RunConfig, sweep_dir: Path) -> _Run | None:
-    """The run, locked by this driver; ``None`` while another process holds its lock."""
-    directory = sweep_dir / "runs" / config.run_id
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = open(directory / LOCK, "w")  # noqa: SIM115 - held for the run's whole task
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        return None
-    return _Run(config, directory, lock)
+    """The run, locked by this driver (:func:`fgan_bench.rundir.hold_run_lock`); ``None`` while
+    another process holds its lock."""
+    directory = rundir.make_directory(rundir.run_path(sweep_dir, config.run_id))
+    lock = rundir.hold_run_lock(directory, wait=False)
+    return None if lock is None else _Run(config, directory, lock)
 
 
 def _write_checkpoint(run: _Run, files: dict[str, bytes]) -> None:
     """History first, checkpoint last: a resumed run drops history rows past its checkpoint."""
     for name in (METRICS, CHECKPOINT):
         if name in files:
-            temporary = run.directory / f".{name}.incoming"
-            temporary.write_bytes(files[name])
-            os.replace(temporary, run.directory / name)
+            rundir.write_bytes_atomically(run.directory / name, files[name])
 
 
 def _write_finished(run: _Run, archive: bytes) -> None:
-    """Moves the finished run's files into the run directory, ``result.json`` last."""
-    incoming = run.directory / ".incoming"
-    shutil.rmtree(incoming, ignore_errors=True)
-    names = unpack(archive, incoming)
-    if RESULT not in names:
+    """Writes the finished run's files into the run directory, each atomically, ``result.json`` last."""
+    files = archive_files(archive)
+    if RESULT not in files:
         raise FganBenchError(f"the task of {run.config.run_id} sent no {RESULT}")
-    for name in sorted(names, key=lambda n: n == RESULT):
-        os.replace(incoming / name, run.directory / name)
-    incoming.rmdir()
+    for name in sorted(files, key=lambda n: n == RESULT):
+        rundir.write_bytes_atomically(run.directory / name, files[name])
     (run.directory / FAILURE).unlink(missing_ok=True)
+
+
+class _Driver:
+    """The driver's loop: claims runs, submits their tasks and acts on each task's messages."""
+
+    def __init__(self, ray, task, sweep_dir: Path, threads: int, checkpoint_every_s: float, report):
+        self.ray, self.task, self.sweep_dir = ray, task, sweep_dir
+        self.threads, self.checkpoint_every_s, self.report = threads, checkpoint_every_s, report
+        self.no_resume = ray.put(None)
+        self.active: dict[Any, _Run] = {}
+        self.outcomes: list[dict[str, Any]] = []
+
+    def submit(self, run: _Run) -> None:
+        run.attempt += 1
+        run.started = time.time()
+        has_checkpoint = (run.directory / CHECKPOINT).exists()
+        archive = self.ray.put(pack(run.directory, RESUME_FILES)) if has_checkpoint else self.no_resume
+        run.task = self.task.remote(run.config.to_dict(), archive, self.threads, self.checkpoint_every_s)
+        run.log("submitted", from_step=run.checkpoint_step if has_checkpoint else 0)
+        self.active[run.task] = run
+
+    def finish(self, run: _Run, outcome: dict[str, Any]) -> None:
+        run.lock.release()
+        self.outcomes.append({"run_id": run.config.run_id, **outcome})
+        self.report(self.outcomes[-1])
+
+    def start_waiting(self, waiting: list[RunConfig]) -> None:
+        """Claims and submits every waiting run no other process holds; a finished one is reported."""
+        for config in list(waiting):
+            run = _claim(config, self.sweep_dir)
+            if run is None:
+                continue  # another sweep trains it now; look again later
+            waiting.remove(config)
+            result = rundir.read_result(run.directory)  # a corrupt result.json is no result: trained again
+            if result is not None:
+                self.finish(run, {"status": result["status"], "already_done": True})
+                continue
+            rundir.write_json_atomically(run.directory / CONFIG, config.to_dict())
+            self.submit(run)
+
+    def handle(self, run: _Run, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Acts on one message of ``run``'s task; the run's outcome once it has one."""
+        kind = message["kind"]
+        if kind == "started":
+            run.log("started", node=message["node"], scratch=message["scratch"])
+        elif kind == "checkpoint":
+            _write_checkpoint(run, message["files"])
+            run.checkpoint_step = message["step"]
+            run.log("checkpoint", step=message["step"])
+        elif kind == "done":
+            _write_finished(run, message["archive"])
+            run.log("completed", seconds=time.time() - run.started)
+            return {"status": message["status"], "seconds": time.time() - run.started}
+        elif kind == "failed":
+            return run.fail(message["reason"], traceback=message["traceback"])
+        elif kind == "lost":
+            run.log("lost", reason=message["reason"])
+            if run.attempt >= MAX_ATTEMPTS:
+                return run.fail(f"its node was lost {run.attempt} times; last: {message['reason']}")
+            self.submit(run)
+            return None
+        self.active[run.task] = run
+        return None
+
+    def step(self, poll_s: float) -> None:
+        """Waits up to ``poll_s`` for one task's message and acts on it."""
+        ready, _ = self.ray.wait(list(self.active), num_returns=1, timeout=poll_s)
+        for generator in ready:
+            run = self.active.pop(generator)
+            outcome = self.handle(run, _next_message(self.ray, generator))
+            if outcome is not None:
+                self.finish(run, outcome)
+
+    def cancel(self) -> None:
+        for run in self.active.values():
+            self.ray.cancel(run.task, force=True)
+            run.lock.release()
 
 
 def run_on_ray(
@@ -248,80 +326,18 @@ def run_on_ray(
         max_retries=0,  # the driver resubmits, with the latest checkpoint
         max_calls=1,  # a fresh process per run: TensorFlow's global state never leaks between runs
     )(train_on_node)
-    threads = max(1, int(cpus_per_run))
-    resume = ray.put(None)
-
-    def submit(run: _Run) -> None:
-        run.attempt += 1
-        run.started = time.time()
-        has_checkpoint = (run.directory / CHECKPOINT).exists()
-        archive = ray.put(pack(run.directory, RESUME_FILES)) if has_checkpoint else resume
-        run.task = task.remote(run.config.to_dict(), archive, threads, checkpoint_every_s)
-        run.log("submitted", from_step=run.checkpoint_step if has_checkpoint else 0)
-
-    outcomes: list[dict[str, Any]] = []
-
-    def finish(run: _Run, outcome: dict[str, Any]) -> None:
-        run.release()
-        outcomes.append({"run_id": run.config.run_id, **outcome})
-        report(outcomes[-1])
-
+    driver = _Driver(ray, task, sweep_dir, max(1, int(cpus_per_run)), checkpoint_every_s, report)
     waiting = list(configs)
-    active: dict[Any, _Run] = {}
     try:
-        while waiting or active:
-            for config in list(waiting):
-                run = _claim(config, sweep_dir)
-                if run is None:
-                    continue  # another sweep trains it now; look again later
-                waiting.remove(config)
-                if (run.directory / RESULT).exists():
-                    status = json.loads((run.directory / RESULT).read_text())["status"]
-                    finish(run, {"status": status, "already_done": True})
-                    continue
-                write_json_atomically(run.directory / "config.json", config.to_dict())
-                submit(run)
-                active[run.task] = run
-            if not active:
+        while waiting or driver.active:
+            driver.start_waiting(waiting)
+            if driver.active:
+                driver.step(poll_s)
+            else:
                 time.sleep(poll_s)
-                continue
-            ready, _ = ray.wait(list(active), num_returns=1, timeout=poll_s)
-            for generator in ready:
-                run = active.pop(generator)
-                message = _next_message(ray, generator)
-                if message["kind"] == "started":
-                    run.log("started", node=message["node"], scratch=message["scratch"])
-                elif message["kind"] == "checkpoint":
-                    _write_checkpoint(run, message["files"])
-                    run.checkpoint_step = message["step"]
-                    run.log("checkpoint", step=message["step"])
-                elif message["kind"] == "done":
-                    _write_finished(run, message["archive"])
-                    run.log("completed", seconds=time.time() - run.started)
-                    finish(run, {"status": message["status"], "seconds": time.time() - run.started})
-                    continue
-                elif message["kind"] == "failed":
-                    write_json_atomically(
-                        run.directory / FAILURE,
-                        {"run_id": run.config.run_id, "reason": message["reason"], "traceback": message["traceback"]},
-                    )
-                    run.log("failed", reason=message["reason"])
-                    finish(run, {"status": "failed", "reason": message["reason"]})
-                    continue
-                elif message["kind"] == "lost":
-                    run.log("lost", reason=message["reason"])
-                    if run.attempt >= MAX_ATTEMPTS:
-                        reason = f"its node was lost {run.attempt} times; last: {message['reason']}"
-                        write_json_atomically(run.directory / FAILURE, {"run_id": run.config.run_id, "reason": reason})
-                        finish(run, {"status": "failed", "reason": reason})
-                        continue
-                    submit(run)
-                active[run.task] = run
     finally:
-        for run in active.values():
-            ray.cancel(run.task, force=True)
-            run.release()
-    return outcomes
+        driver.cancel()
+    return driver.outcomes
 
 
 def _next_message(ray, generator) -> dict[str, Any]:
