@@ -78,6 +78,9 @@ _EXPORTS = {
     "list_models": "fgan_bench.models",
     "register_model": "fgan_bench.models",
     "load_plugins": "fgan_bench.plugins",
+    "PopulationTrainer": "fgan_bench.population",
+    "register_stacked_layer": "fgan_bench.population",
+    "run_population": "fgan_bench.population",
     "run": "fgan_bench.runner",
     "FGAN": "fgan_bench.trainer",
     "ConditionalFGAN": "fgan_bench.conditional",
@@ -103,6 +106,7 @@ __all__ = [
     "Metric",
     "Model",
     "PluginError",
+    "PopulationTrainer",
     "RegistrationError",
     "RunConfig",
     "SemiSupervisedFGAN",
@@ -135,7 +139,9 @@ __all__ = [
     "register_divergence",
     "register_metric",
     "register_model",
+    "register_stacked_layer",
     "run",
+    "run_population",
     "unregister_baseline",
     "unregister_divergence",
     "validate_divergence",
@@ -192,6 +198,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from fgan_bench.models import Model, get_model, list_models, register_model
     from fgan_bench.models.conditional import classifier_critic, conditional_generator, projection_critic
     from fgan_bench.plugins import load_plugins
+    from fgan_bench.population import PopulationTrainer, register_stacked_layer, run_population
     from fgan_bench.runner import run
     from fgan_bench.semisupervised import SemiSupervisedFGAN
     from fgan_bench.trainer import FGAN

@@ -292,7 +292,7 @@ def _sweep(args: argparse.Namespace) -> int:
                        patterns=args.filter or (), dry_run=args.dry_run, report=not args.no_report,
                        plugins=[*plugins.plugin_paths_from_environment(), *args.plugins],
                        cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run,
-                       storage=args.storage)
+                       storage=args.storage, population=args.population)
     return min(failed, 100)
 
 
@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument("file", metavar="FILE", help="a sweep definition, e.g. benchmarks/smoke.toml")
     sweep_parser.add_argument("--jobs", type=int, default=1, help="runs at once, in separate processes (default 1)")
     sweep_parser.add_argument("--executor", default="local", help="local (processes) or ray (Ray tasks)")
+    sweep_parser.add_argument("--population", type=int, default=None, metavar="K",
+                              help="train up to K compatible runs in one compiled step (as population = K in "
+                                   "[defaults]; see docs/population.md)")
     sweep_parser.add_argument("--cpus-per-run", type=float, default=None, metavar="N",
                               help="CPUs each run's Ray task requests (default: this machine's cores / --jobs)")
     sweep_parser.add_argument("--gpus-per-run", type=float, default=0, metavar="N",

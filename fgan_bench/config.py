@@ -213,6 +213,8 @@ class RunConfig:
                                group="output", identity=False)
     isolate: bool = option(False, "sweeps: train this run in a fresh process of its own", identity=False,
                            cli=False)
+    population: int = option(1, "sweeps: train up to this many compatible runs in one compiled step "
+                             "(see docs/population.md)", check=_positive, identity=False, cli=False)
     plugins: tuple[str, ...] = option((), "plugin paths the run needs", cli=False)
 
     def check_types(self) -> None:

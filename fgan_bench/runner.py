@@ -12,6 +12,8 @@ continues it and ends with the same weights as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import platform
 import sys
@@ -131,20 +133,34 @@ def run(
         with scratch_run_directory(role, directory, Path(out), None if overwrite else rundir.CHECKPOINT) as scratch:
             return _train(config, dataset, scratch, progress=progress, extra_callbacks=tuple(callbacks),
                           skipped=skipped)
+    with opened_run_directory(config, directory, resume=resume, overwrite=overwrite, wait=wait) as done:
+        if done is not None:
+            return done
+        return _train(config, dataset, directory, progress=progress, extra_callbacks=tuple(callbacks),
+                      skipped=skipped)
+
+
+@contextlib.contextmanager
+def opened_run_directory(config: RunConfig, directory: Path, *, resume: bool, overwrite: bool, wait: bool):
+    """Holds the run directory's lock; yields its result if it is done (``None``: train it).
+
+    An unfinished run's checkpoint is refused unless ``resume`` or ``overwrite``; ``config.json`` is
+    written before training starts.
+    """
     rundir.make_directory(directory)
     with rundir.run_lock(directory, wait=wait):
         result = rundir.read_result(directory)
         if result is not None and not overwrite:
             result["already_done"] = True
-            return result
+            yield result
+            return
         if (directory / rundir.CHECKPOINT).exists() and not (resume or overwrite):
             raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
         if overwrite:
             rundir.clear_products(directory)
         (directory / rundir.FAILURE).unlink(missing_ok=True)
         rundir.write_json_atomically(directory / rundir.CONFIG, config.to_dict())
-        return _train(config, dataset, directory, progress=progress, extra_callbacks=tuple(callbacks),
-                      skipped=skipped)
+        yield None
 
 
 def check_samples(config: RunConfig, dataset) -> dict[str, str]:
@@ -161,15 +177,29 @@ def check_samples(config: RunConfig, dataset) -> dict[str, str]:
     return short
 
 
-def _train(
-    config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple, skipped: dict[str, str]
-) -> dict[str, Any]:
+@dataclasses.dataclass
+class TrainingSession:
+    """A run ready to train: its trainer (restored from the checkpoint, if any) and its callbacks."""
+
+    gan: Any
+    strategy: Any
+    start_step: int
+    elapsed_before: float
+    callbacks: list
+    guard: Any
+    board: Any = None
+
+
+def start_session(
+    config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple = ()
+) -> TrainingSession:
+    """Builds the run's trainer, restores its checkpoint (metrics.csv cut back to it) and its callbacks."""
     import keras
 
     from fgan_bench import callbacks as cb
-    from fgan_bench.datasets.labels import labelled_training_batches
     from fgan_bench.distribute import make_strategy
-    from fgan_bench.evaluation import PeriodicEvaluation
+    from fgan_bench.evaluation import PeriodicEvaluation, evaluate_generator, generate
+    from fgan_bench.pruning import INTERMEDIATE_SAMPLES, trial_callbacks
     from fgan_bench.trainer import LOGGED, build_trainer, steps_done
 
     if config.mixed_precision:
@@ -191,27 +221,13 @@ def _train(
     else:
         (directory / rundir.METRICS).unlink(missing_ok=True)
     check_same_start(strategy, start_step)
-    data = labelled_training_batches(
-        dataset,
-        batch_size=config.batch_size,
-        real_slots=gan.real_slots,
-        noise_slots=gan.noise_slots,
-        latent_dim=gan.latent_dim,
-        seed=config.seed,
-        start_step=start_step,
-        conditional=config.conditional,
-        labelled=config.labelled,
-    )
     guard = cb.NonFiniteGuard()
     callbacks = [cb.StepLogger(config.log_every, elapsed_before), guard]
     evaluation = None
     if config.eval_every:
         evaluation = PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed, config.log_every)
         callbacks.append(evaluation)
-    callbacks += [
-        cb.MetricsCSV(directory / rundir.METRICS, LOGGED),
-        cb.AtomicCheckpoint(checkpoint, guard),
-    ]
+    callbacks += [cb.MetricsCSV(directory / rundir.METRICS, LOGGED), cb.AtomicCheckpoint(checkpoint, guard)]
     board = None
     if config.tensorboard:
         board = cb.TensorBoardWriter(directory / rundir.TENSORBOARD, dataset, evaluation)
@@ -219,22 +235,41 @@ def _train(
     if progress:
         callbacks.append(cb.ProgressBar(config.steps, start_step))
     callbacks.extend(extra_callbacks)
-    from fgan_bench.evaluation import evaluate_generator, generate
-    from fgan_bench.pruning import INTERMEDIATE_SAMPLES, trial_callbacks
 
     def evaluate_now(gan, metrics):
         samples = generate(gan, INTERMEDIATE_SAMPLES, config.seed)
         return evaluate_generator(gan, dataset, samples, seed=config.seed, metrics=metrics)
 
     callbacks.extend(trial_callbacks(directory, config, evaluate_now))  # a protocol trial's pruning
+    return TrainingSession(gan, strategy, start_step, elapsed_before, callbacks, guard, board)
+
+
+def session_batches(session: TrainingSession, config: RunConfig, dataset):
+    """The run's training data from the session's start step on, with the labels a conditional or
+    semi-supervised run needs (:func:`fgan_bench.datasets.labels.labelled_training_batches`)."""
+    from fgan_bench.datasets.labels import labelled_training_batches
+
+    gan = session.gan
+    return labelled_training_batches(dataset, batch_size=config.batch_size, real_slots=gan.real_slots,
+                                     noise_slots=gan.noise_slots, latent_dim=gan.latent_dim, seed=config.seed,
+                                     start_step=session.start_step, conditional=config.conditional,
+                                     labelled=config.labelled)
+
+
+def _train(
+    config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple, skipped: dict[str, str]
+) -> dict[str, Any]:
+    session = start_session(config, dataset, directory, progress=progress, extra_callbacks=extra_callbacks)
+    gan = session.gan
+    data = session_batches(session, config, dataset)
     started = time.perf_counter()
     try:
         gan.fit(
             data,
             epochs=config.steps // config.log_every,
-            initial_epoch=start_step // config.log_every,
+            initial_epoch=session.start_step // config.log_every,
             steps_per_epoch=config.log_every,
-            callbacks=callbacks,
+            callbacks=session.callbacks,
             verbose=0,
             shuffle=False,
         )
@@ -244,11 +279,21 @@ def _train(
     except OSError as error:  # an append to metrics.csv, TensorBoard's event file: disk full
         raise rundir.write_error(error.filename or directory, error) from None
     except Exception as error:  # noqa: BLE001 - re-raised: as one line where the fix is known
-        raise _training_error(error, config, strategy, directory) from None
-    train_seconds = time.perf_counter() - started
-    steps_trained = steps_done(gan) - start_step
+        raise _training_error(error, config, session.strategy, directory) from None
+    return finish_session(session, config, dataset, directory, time.perf_counter() - started, skipped=skipped)
+
+
+def finish_session(
+    session: TrainingSession, config: RunConfig, dataset, directory: Path, train_seconds: float, *,
+    skipped: dict[str, str]
+) -> dict[str, Any]:
+    """After training: status (completed, diverged, pruned), final samples and metrics, ``result.json``."""
+    from fgan_bench.trainer import steps_done
+
+    gan, guard, strategy, checkpoint = session.gan, session.guard, session.strategy, directory / rundir.CHECKPOINT
+    steps_trained = steps_done(gan) - session.start_step
     status = "diverged" if guard.diverged_at is not None else "completed"
-    pruned = next((c.record for c in callbacks if getattr(c, "pruned_at", None) is not None), None)
+    pruned = next((c.record for c in session.callbacks if getattr(c, "pruned_at", None) is not None), None)
     if pruned is not None and status == "completed":
         status = "pruned"
     if status == "diverged" and checkpoint.exists():
@@ -261,7 +306,7 @@ def _train(
         "final_metrics": (
             {k: float(v) for k, v in history.iloc[-1].items()} if history is not None and len(history) else {}
         ),
-        "wall_time_s": elapsed_before + train_seconds,
+        "wall_time_s": session.elapsed_before + train_seconds,
         "steps_per_second": steps_trained / train_seconds if train_seconds > 0 else None,
         "versions": versions(),
         "device": device_description(),
@@ -277,7 +322,7 @@ def _train(
             if not worker_role().is_chief:
                 return result
             gan = _single_process_copy(gan, config, dataset)
-        result.update(_evaluate_samples(gan, dataset, config, directory, board, skipped=skipped))
+        result.update(_evaluate_samples(gan, dataset, config, directory, session.board, skipped=skipped))
         _mark_exploded(result)
     rundir.write_json_atomically(directory / rundir.RESULT, result)
     return result

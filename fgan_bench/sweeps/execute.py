@@ -110,6 +110,74 @@ def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) ->
             return {"run_id": config_object.run_id, "status": "failed", "reason": reason}
 
 
+def run_population_in_this_process(configs: list[dict[str, Any]], sweep_dir: str, threads: int) -> list[dict]:
+    """Trains compatible runs as one population (:func:`fgan_bench.population.run_population`);
+    one outcome per run. A failure fails the runs it left without a result."""
+    config_objects = [RunConfig.from_dict(c) for c in configs]
+    started = time.perf_counter()
+    try:
+        start_worker(threads)
+        import keras
+
+        from fgan_bench.plugins import load_plugins
+        from fgan_bench.population import run_population
+
+        keras.backend.clear_session()
+        keras.mixed_precision.set_global_policy("float32")
+        load_plugins(config_objects[0].plugins)
+        results = run_population(config_objects, sweep_dir, resume=True, wait=True, announce=False)
+    except Exception as error:  # noqa: BLE001 - one failed population must not stop the sweep
+        reason, outcomes = one_line_reason(error), []
+        for config in config_objects:
+            directory = rundir.run_path(sweep_dir, config.run_id)
+            result = rundir.read_result(directory)
+            if result is None:
+                record_failure(directory, config.run_id, reason, traceback=traceback.format_exc())
+            outcomes.append({"run_id": config.run_id, "status": "failed" if result is None else result["status"],
+                             **({"reason": reason} if result is None else {})})
+        return outcomes
+    seconds = time.perf_counter() - started
+    return [{"run_id": c.run_id, "status": r["status"], "seconds": seconds, "train_seconds": r.get("wall_time_s"),
+             **({"already_done": True} if r.get("already_done") else {})}
+            for c, r in zip(config_objects, results, strict=True)]
+
+
+def _tasks(configs: Sequence[RunConfig]) -> list:
+    """What workers are given: a run, or a tuple of compatible runs for one population (``population`` > 1)."""
+    from fgan_bench.population.runs import group_compatible
+
+    single = [c for c in configs if c.population <= 1 or c.isolate]
+    grouped = group_compatible([c for c in configs if c.population > 1 and not c.isolate],
+                               max((c.population for c in configs), default=1))
+    return single + [tuple(group) if len(group) > 1 else group[0] for group in grouped]
+
+
+def _submit(pool, task, sweep_dir: Path, threads: int):
+    if isinstance(task, tuple):
+        return pool.submit(run_population_in_this_process, [c.to_dict() for c in task], str(sweep_dir), threads)
+    return pool.submit(run_in_this_process, task.to_dict(), str(sweep_dir), threads)
+
+
+def _start_tasks(queue: list, running: dict, jobs: int, pools: dict, seen: dict, sweep_dir: Path, threads: int):
+    """Submits queued tasks until ``jobs`` run."""
+    while queue and len(running) < jobs:
+        task = queue.pop(0)
+        pool = pools[getattr(task, "isolate", False)]
+        with _sigint_blocked():  # a worker started now inherits the block, not Python's handler
+            future = _submit(pool, task, sweep_dir, threads)
+        running[future] = (task, pool)
+        seen.setdefault(pool, {}).update(_workers(pool))
+
+
+def _flat_outcomes(outcome) -> list[dict[str, Any]]:
+    """A worker's outcome (a run's) or outcomes (a population's), as a list."""
+    return outcome if isinstance(outcome, list) else [outcome]
+
+
+def _flat(tasks) -> list[RunConfig]:
+    return [c for task in tasks for c in (task if isinstance(task, tuple) else (task,))]
+
+
 def record_failure(directory: Path, run_id: str, reason: str, **details) -> None:
     """``failure.json``; when even that cannot be written (disk full), the outcome still says why."""
     try:
@@ -160,8 +228,8 @@ def _local(
 
     pools = {False: new_pool(False), True: new_pool(True)}
     seen: dict[concurrent.futures.ProcessPoolExecutor, dict[int, multiprocessing.Process]] = {}
-    queue = list(configs)
-    running: dict[concurrent.futures.Future, tuple[RunConfig, concurrent.futures.ProcessPoolExecutor]] = {}
+    queue = _tasks(configs)
+    running: dict[concurrent.futures.Future, tuple[Any, concurrent.futures.ProcessPoolExecutor]] = {}
     requeued: set[str] = set()
     outcomes = []
     interrupted = threading.Event()
@@ -170,36 +238,26 @@ def _local(
         while queue or running:
             if interrupted.is_set():
                 raise KeyboardInterrupt
-            while queue and len(running) < jobs:
-                config = queue.pop(0)
-                pool = pools[config.isolate]
-                with _sigint_blocked():  # a worker started now inherits the block, not Python's handler
-                    future = pool.submit(run_in_this_process, config.to_dict(), str(sweep_dir), threads)
-                running[future] = (config, pool)
-                seen.setdefault(pool, {}).update(_workers(pool))
+            _start_tasks(queue, running, jobs, pools, seen, sweep_dir, threads)
             done, _ = concurrent.futures.wait(running, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 config, pool = running.pop(future)
                 try:
-                    outcome = future.result()
+                    outcome = _flat_outcomes(future.result())
                 except concurrent.futures.process.BrokenProcessPool:
                     seen.setdefault(pool, {}).update(_workers(pool))
-                    if pools[config.isolate] is pool:  # replace it once, for all its futures
-                        pools[config.isolate] = new_pool(config.isolate)
-                        pool.shutdown(wait=False, cancel_futures=True)
-                    outcome = _broken(config, sweep_dir, seen.get(pool, {}), requeued)
-                    if outcome is None:
-                        queue.insert(0, config)  # a victim of another worker's death: run it again
-                        continue
-                outcomes.append(outcome)
-                report(outcome)
+                    _replace_pool(pools, pool, getattr(config, "isolate", False), new_pool)
+                    outcome = _broken_task(config, sweep_dir, seen.get(pool, {}), requeued, queue)
+                for each in outcome:
+                    outcomes.append(each)
+                    report(each)
         if interrupted.is_set():  # after the last run ended: still a stop, not a finished sweep
             raise KeyboardInterrupt
     except KeyboardInterrupt:
         for pool in pools.values():
             for process in _workers(pool).values():
                 process.terminate()
-        raise SweepInterrupted(outcomes, [config for config, _ in running.values()] + queue) from None
+        raise SweepInterrupted(outcomes, _flat([config for config, _ in running.values()] + queue)) from None
     finally:
         restore_sigint()
         for pool in pools.values():
@@ -231,6 +289,26 @@ def _on_sigint(handler) -> Callable[[], None]:
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, handler)
     return lambda: signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def _replace_pool(pools: dict, pool, isolated: bool, new_pool: Callable) -> None:
+    """A broken pool is replaced once, for all its futures."""
+    if pools[isolated] is pool:
+        pools[isolated] = new_pool(isolated)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _broken_task(task, sweep_dir: Path, workers, requeued: set[str], queue: list) -> list[dict[str, Any]]:
+    """The outcomes of a task whose pool broke (none if it goes back on ``queue``): a population's
+    runs go on one by one; a run is :func:`_broken`'s."""
+    if isinstance(task, tuple):
+        queue[0:0] = list(task)
+        return []
+    outcome = _broken(task, sweep_dir, workers, requeued)
+    if outcome is None:
+        queue.insert(0, task)  # a victim of another worker's death: run it again
+        return []
+    return [outcome]
 
 
 def _broken(

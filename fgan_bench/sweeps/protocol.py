@@ -558,7 +558,8 @@ def run_protocol(
     )
     progress = Progress(total, initial=done_before, enabled=show_progress)
     outcomes: list[dict[str, Any]] = []
-    batch_size = jobs * (2 if protocol.sampler == "random" else 1)
+    # A batch fills every job; with ``population = K`` each job trains K trials in one step.
+    batch_size = jobs * int(sweep.defaults.get("population", 1)) * (2 if protocol.sampler == "random" else 1)
     try:
         while True:
             batch = []

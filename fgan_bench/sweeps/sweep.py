@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
+from fgan_bench.errors import FganBenchError
 from fgan_bench.sweeps.definition import load_sweep
 from fgan_bench.sweeps.execute import SweepInterrupted
 from fgan_bench.sweeps.state import write_sweep_state
@@ -45,13 +46,15 @@ def run_sweep(
     storage: str | None = None,
     cpus_per_run: float | None = None,
     gpus_per_run: float = 0,
+    population: int | None = None,
 ) -> int:
     """Runs a sweep file; returns the number of failed runs (the CLI's exit status, capped).
 
     ``plugins`` (paths from ``--plugins`` or ``FGAN_BENCH_PLUGINS``) join the file's own, so
     that every run's process loads them too. ``cpus_per_run`` and ``gpus_per_run`` are each
     run's resources on Ray (:func:`~fgan_bench.sweeps.execute.execute`); ``storage`` is a
-    protocol's Optuna storage URL (default: a journal file in the sweep folder).
+    protocol's Optuna storage URL (default: a journal file in the sweep folder). ``population``
+    trains up to that many compatible runs in one compiled step (``docs/population.md``).
     """
     import dataclasses
 
@@ -61,6 +64,10 @@ def run_sweep(
     sweep = load_sweep(path)
     extra = tuple(str(Path(p).resolve()) for p in plugins if str(Path(p).resolve()) not in sweep.plugins)
     sweep = dataclasses.replace(sweep, plugins=sweep.plugins + extra)
+    if population is not None and population < 1:
+        raise FganBenchError(f"--population must be at least 1, got {population}")
+    if population is not None:  # --population K: as `population = K` in [defaults]
+        sweep = dataclasses.replace(sweep, defaults={**sweep.defaults, "population": population})
     load_plugins(sweep.plugins)
     sweep_dir = Path(out) / sweep.name
     from fgan_bench.sweeps.protocol import load_protocol, run_protocol

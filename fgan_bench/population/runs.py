@@ -1,0 +1,158 @@
+"""Population runs: each member an ordinary run, written as the population trains.
+
+:func:`run_population` is :func:`fgan_bench.runner.run` for K configs at once. Each member has
+its run directory, lock, ``config.json``, ``metrics.csv``, checkpoint, samples and
+``result.json`` exactly as a single run writes them — the same callbacks
+(:func:`fgan_bench.runner.start_session`) see the member's own trainer, into which the
+population copies the member's state every ``log_every`` steps, before the callbacks run.
+So:
+
+* a member that is done is skipped; a checkpointed member resumes from its checkpoint (its
+  data stream continues at its step), whatever step the others are at;
+* a member stopped by its callbacks — the NaN guard (diverged), a protocol trial's pruner
+  (successive halving at a rung), its last step — is masked; the others go on;
+* a killed population resumes every unfinished member (``resume=True``).
+
+:func:`group_compatible` splits configs into populations: same architecture, data, batch,
+divergence, schedule, optimizer and ``log_every``; at most ``size`` each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fgan_bench.baselines import is_baseline
+from fgan_bench.config import RunConfig
+
+#: Options members of one population share; every other option may differ.
+SHARED = ("dataset", "model", "width", "depth", "filters", "latent_dim", "batch_size", "divergence",
+          "generator_divergence", "schedule", "optimizer", "log_every", "strategy", "mixed_precision", "plugins",
+          "population", "isolate")
+
+
+def population_key(config: RunConfig) -> tuple:
+    """What must be equal for two resolved configs to train in one population."""
+    return tuple(getattr(config, name) for name in SHARED)
+
+
+def group_compatible(configs: Sequence[RunConfig], size: int) -> list[list[RunConfig]]:
+    """Resolved configs split into populations of at most ``size`` compatible members, in order."""
+    groups: dict[tuple, list[list[RunConfig]]] = {}
+    for config in configs:
+        chunks = groups.setdefault(population_key(config), [[]])
+        if len(chunks[-1]) == size:
+            chunks.append([])
+        chunks[-1].append(config)
+    return [chunk for chunks in groups.values() for chunk in chunks]
+
+
+def stackable_reason(configs: Sequence[RunConfig]) -> str | None:
+    """Why these configs cannot share one stacked step, or ``None`` if they can."""
+    if len({population_key(c) for c in configs}) > 1:
+        return "the runs differ in architecture, data, divergence, schedule or optimizer"
+    if configs[0].strategy != "default" or configs[0].mixed_precision:
+        return "populations train on one device in float32 (strategy default, no mixed precision)"
+    if any(is_baseline(c.divergence) for c in configs):
+        return "baselines train one run per step (the stacked step computes f-GAN losses)"
+    if any(c.conditional or c.labelled for c in configs):
+        return "conditional and semi-supervised runs train one run per step (the stacked step takes no labels)"
+    return None
+
+
+def run_population(
+    configs: Sequence[RunConfig], out: str | Path = "reports", *, resume: bool = False, overwrite: bool = False,
+    wait: bool = False, announce: bool = True,
+) -> list[dict[str, Any]]:
+    """Trains K runs as one population; returns their results in order (see the module doc).
+
+    Runs that cannot stack (a plugin layer without a stacked rule, mixed architectures) are
+    trained one run per step, with one line saying why.
+    """
+    from fgan_bench.runner import run
+
+    resolved = [config.resolved_with_dataset() for config in configs]
+    reason = stackable_reason([c for c, _ in resolved])
+    if reason is None:
+        with contextlib.ExitStack() as stack:
+            opened = [_open(stack, c, d, out, resume=resume, overwrite=overwrite, wait=wait) for c, d in resolved]
+            todo = [member for member in opened if member["result"] is None]
+            try:
+                results = _train_members(todo, announce=announce) if todo else []
+            except _NotStackable as error:
+                reason = str(error)
+            else:
+                trained = iter(results)
+                return [m["result"] if m["result"] is not None else next(trained) for m in opened]
+    print(f"population: {reason}; training the {len(configs)} runs one run per step", file=sys.stderr, flush=True)
+    return [run(c, out, resume=resume, overwrite=overwrite, progress=False, wait=wait) for c, _ in resolved]
+
+
+class _NotStackable(Exception):
+    pass
+
+
+def _open(stack, config, dataset, out, *, resume, overwrite, wait) -> dict[str, Any]:
+    from fgan_bench.runner import check_samples, opened_run_directory, run_directory
+
+    directory = run_directory(config, out)
+    skipped = check_samples(config, dataset)
+    done = stack.enter_context(opened_run_directory(config, directory, resume=resume, overwrite=overwrite, wait=wait))
+    return {"config": config, "dataset": dataset, "directory": directory, "skipped": skipped, "result": done}
+
+
+def _train_members(members: list[dict[str, Any]], *, announce: bool) -> list[dict[str, Any]]:
+    import keras
+
+    from fgan_bench.population.engine import PopulationTrainer, population_batches
+    from fgan_bench.population.stacked import NotStackable
+    from fgan_bench.runner import finish_session, session_batches, start_session
+
+    sessions = [start_session(m["config"], m["dataset"], m["directory"], progress=False) for m in members]
+    try:
+        population = PopulationTrainer([s.gan for s in sessions])
+    except NotStackable as error:
+        raise _NotStackable(str(error)) from None
+    if announce:
+        print(f"population of {population.size} runs in one compiled step", flush=True)
+    streams = [session_batches(s, m["config"], m["dataset"]) for m, s in zip(members, sessions, strict=True)]
+    batches = iter(population_batches(streams, population.real_slots, population.noise_slots))
+    lists = [keras.callbacks.CallbackList(s.callbacks, model=s.gan) for s in sessions]
+    epochs = [s.start_step // m["config"].log_every for m, s in zip(members, sessions, strict=True)]
+    active = {k for k, m in enumerate(members) if epochs[k] < _epochs(m["config"])}
+    for k in set(range(len(members))) - active:
+        population.deactivate(k)
+    for callbacks in lists:
+        callbacks.on_train_begin()
+    started = time.perf_counter()
+    while active:
+        population.reset_statistics()
+        population.train(batches, members[0]["config"].log_every)
+        population.write_members(sorted(active))
+        for k in sorted(active):
+            _member_epoch_end(lists[k], population.member_logs(k), epochs[k])
+            epochs[k] += 1
+            if sessions[k].gan.stop_training or epochs[k] >= _epochs(members[k]["config"]):
+                population.deactivate(k)
+                active.discard(k)
+    seconds = time.perf_counter() - started
+    for callbacks in lists:
+        callbacks.on_train_end()
+    return [finish_session(s, m["config"], m["dataset"], m["directory"], seconds, skipped=m["skipped"])
+            for m, s in zip(members, sessions, strict=True)]
+
+
+def _epochs(config: RunConfig) -> int:
+    return config.steps // config.log_every
+
+
+def _member_epoch_end(callbacks, logs: dict[str, float], epoch: int) -> None:
+    """The member's callbacks at the end of one ``log_every`` chunk, as ``fit`` calls them (the
+    NaN guard sees the chunk's logs first; a diverged member's checkpoint is not written)."""
+    callbacks.on_epoch_begin(epoch)
+    callbacks.on_train_batch_end(0, dict(logs))
+    callbacks.on_epoch_end(epoch, logs)
