@@ -14,6 +14,7 @@ Public API::
     fgan_bench.evaluate("ring8", samples)               # every default metric that applies
     gan = fgan_bench.FGAN(generator, critic, kl)       # a keras.Model
     fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
+    fgan_bench.verdicts.decide(scores, "lower")         # verdicts, intervals and P(best) of a comparison
 
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
 first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
@@ -103,13 +104,15 @@ __all__ = [
     "register_metric",
     "register_model",
     "run",
+    "stats",
     "unregister_divergence",
     "validate_divergence",
+    "verdicts",
 ]
 
 
 #: Public submodules, imported on first use too.
-_SUBMODULES = ("losses",)
+_SUBMODULES = ("losses", "stats", "verdicts")
 
 
 def __getattr__(name: str) -> Any:

@@ -189,9 +189,10 @@ def _sentence(dataset: str, decision: dict, budget: str) -> str:
     rows, unit = decision["rows"], decision["unit"]
     best = rows[0]
     estimate = format_estimate(best["mean"], best["ci_low"], best["ci_high"], int(best["n"]), unit)
+    kind = ", Student-t 95 % interval" if best["ci_low"] == best["ci_low"] else ""
     better = "lower" if decision["direction"] == "lower" else "higher"
     text = (f"On {dataset}, by {decision['metric']} (main metric, {better} is better), {best['divergence']} has the "
-            f"best mean: {estimate}, Student-t interval; {_verdict_clause(rows, unit)}")
+            f"best mean: {estimate}{kind}; {_verdict_clause(rows, unit)}")
     stability = _stability_clause(rows, unit)
     if stability:
         text += f". {stability}"
