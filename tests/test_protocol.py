@@ -305,3 +305,36 @@ def test_trials_are_drawn_by_their_number_shared_and_never_beyond_the_budget(tmp
     for number, config in drawn:
         second.tell(pair, number, config, {"status": "failed"})
     assert second.claim(pair) == "done"
+
+
+def test_replicates_have_their_own_trials_seeds_and_best_even_when_every_trial_is_pruned(tmp_path):
+    from fgan_bench.sweeps.protocol import _Search, best_params, load_protocol
+
+    path = tmp_path / "p.toml"
+    path.write_text(HEAD + "[search]\ntrials = 2\nreplicates = 3\n[search.space]\n"
+                    "generator_lr = { log_uniform = [1e-5, 1e-2] }\n[confirm]\nseeds = 2\n")
+    sweep = load_sweep(path)
+    protocol, pair = load_protocol(sweep), ("ring8", "kl")
+    assert [protocol.seed_of_replicate(r) for r in range(3)] == [0, 3, 6]
+    assert [protocol.confirm_seeds_of(r) for r in range(3)] == [(1, 2), (4, 5), (7, 8)]
+    search = _Search(sweep, protocol, tmp_path / "s", str(tmp_path / "s.journal"), [pair])
+    drawn = [search.ask(pair) for _ in range(6)]
+    assert [c.seed for _, c in drawn] == [0, 0, 3, 3, 6, 6] and search.ask(pair) is None  # budget: 3 × 2
+    study = search.studies[pair]
+    study.tell(0, 0.5)
+    study.tell(1, 0.2)  # replicate 0: trial 1 is best (lower is better)
+    for number, value in ((2, 0.9), (3, 0.4)):  # replicate 1: both pruned; the better last value wins
+        study._storage.set_trial_intermediate_value(study.get_trials()[number]._trial_id, 500, value)
+        study.tell(number, state=optuna_state("PRUNED"))
+    trials = study.get_trials()
+    assert best_params(search, pair, 0) == trials[1].params and best_params(search, pair, 1) == trials[3].params
+    assert best_params(search, pair, 2) is None  # replicate 2: nothing scored yet
+    with pytest.raises(FganBenchError, match="replicates must be a positive integer"):
+        path.write_text(HEAD + "[search]\ntrials = 2\nreplicates = 0\n[search.space]\nbeta1 = { uniform = [0, 1] }\n")
+        load_protocol(load_sweep(path))
+
+
+def optuna_state(name):
+    from optuna.trial import TrialState
+
+    return TrialState[name]

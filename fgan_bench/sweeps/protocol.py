@@ -500,14 +500,19 @@ def describe_protocol(sweep: Sweep, protocol: Protocol, patterns: Sequence[str] 
 
 
 def best_params(search: _Search, pair, replicate: int = 0) -> dict[str, Any] | None:
-    """The best completed trial's parameters in one replicate's budget (None if none completed)."""
-    completed = [t for t in search.in_budget(pair) if t.state.name == "COMPLETE" and t.value is not None
-                 and search.protocol.replicate_of(t.number) == replicate]
-    if not completed:
+    """The best trial's parameters in one replicate's budget: the best completed trial, else (every
+    trial of the replicate pruned) the pruned trial with the best last intermediate value, so that
+    pruning never leaves a replicate without a value; None if no trial has a score."""
+    trials = [t for t in search.in_budget(pair) if search.protocol.replicate_of(t.number) == replicate]
+    completed = [(t.value, t) for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+    pruned = [(t.intermediate_values[t.last_step], t) for t in trials
+              if t.state.name == "PRUNED" and t.last_step is not None]
+    scored = completed or pruned
+    if not scored:
         return None
     minimize = search.studies[pair].direction.name == "MINIMIZE"
-    ordered = sorted(completed, key=lambda t: (t.value if minimize else -t.value, t.number))
-    return ordered[0].params
+    ordered = sorted(scored, key=lambda vt: (vt[0] if minimize else -vt[0], vt[1].number))
+    return ordered[0][1].params
 
 
 def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None:
