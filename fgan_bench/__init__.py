@@ -18,6 +18,7 @@ Public API::
     fgan_bench.losses.GENERATOR_LOSSES                  # generator objectives, name → pure function
     fgan_bench.get_baseline("wgan_gp")                  # non-f baselines: WGAN-GP, hinge, LSGAN
     fgan_bench.register_baseline(fgan_bench.Baseline(...))   # checked first
+    fgan_bench.verdicts.decide(scores, "lower")         # verdicts, intervals and P(best) of a comparison
 
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
 first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
@@ -142,14 +143,16 @@ __all__ = [
     "register_stacked_layer",
     "run",
     "run_population",
+    "stats",
     "unregister_baseline",
     "unregister_divergence",
     "validate_divergence",
+    "verdicts",
 ]
 
 
 #: Public submodules, imported on first use too.
-_SUBMODULES = ("losses", "objectives")
+_SUBMODULES = ("losses", "objectives", "stats", "verdicts")
 
 
 def __getattr__(name: str) -> Any:

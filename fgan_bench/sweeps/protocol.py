@@ -8,6 +8,7 @@ fresh seeds)::
     trials = 20                  # per (dataset, divergence): the same budget for every one
     sampler = "random"           # the expected-max formula assumes random search; or "tpe"
     seed = 0                     # the sampler's seed
+    replicates = 5               # independent searches per (dataset, divergence) (default 1)
     metric = "true_jensen_shannon"   # the score (default: the dataset's main metric)
     # storage = "postgresql://user@host/db"   # default: <sweep folder>/study.journal
 
@@ -24,7 +25,14 @@ fresh seeds)::
     reduction_factor = 3
 
     [confirm]
-    seeds = 5                    # the best configuration re-run with 5 fresh seeds (or a list)
+    seeds = 5                    # each replicate's best re-run with 5 fresh seeds (or a list)
+
+Replicates (the unit of replication is the tuning procedure, see docs/protocol.md): replicate
+r of a study is its trials ``r·trials … (r+1)·trials − 1`` — its own sampler draws (seeded by
+the trial number), its own training seed ``seed₀ + r·(c + 1)`` and, for its best trial, its
+own fresh confirmation seeds ``seed₀ + r·(c + 1) + 1 … + c`` (``c`` confirmation seeds, the
+same numbers for every divergence). One replicate is what a rerun of the whole search would
+give, so the spread of the replicates' confirmed scores is the spread a rerun shows.
 
 Each (dataset, divergence) is one Optuna study, driven by ask/tell; every trial is an
 ordinary run directory (its id is its config's hash) trained by the sweep executor. The
@@ -58,7 +66,7 @@ from fgan_bench.sweeps.definition import RUN_OPTIONS, Sweep, _line_of
 
 SAMPLERS = ("random", "tpe")
 KINDS = ("log_uniform", "uniform", "int", "choice", "same_as")
-SEARCH_KEYS = ("trials", "sampler", "seed", "metric", "storage", "space", "pruning")
+SEARCH_KEYS = ("trials", "sampler", "seed", "replicates", "metric", "storage", "space", "pruning")
 PRUNING_KEYS = ("every", "min_resource", "reduction_factor", "metric")
 JOURNAL = "study.journal"
 TRIALS = "trials.csv"
@@ -105,6 +113,25 @@ class Protocol:
     pruning: dict[str, Any] | None
     storage: str | None
     confirm_seeds: tuple[int, ...]
+    replicates: int = 1
+    search_seed: int = 0
+
+    @property
+    def total_trials(self) -> int:
+        """Trials per study over all replicates."""
+        return self.trials * self.replicates
+
+    def replicate_of(self, number: int) -> int:
+        return number // self.trials
+
+    def seed_of_replicate(self, replicate: int) -> int:
+        """The training seed of replicate ``replicate``'s search trials."""
+        return self.search_seed + replicate * (len(self.confirm_seeds) + 1)
+
+    def confirm_seeds_of(self, replicate: int) -> tuple[int, ...]:
+        """Replicate ``replicate``'s fresh confirmation seeds (replicate 0: the ``[confirm]`` seeds)."""
+        shift = replicate * (len(self.confirm_seeds) + 1)
+        return tuple(seed + shift for seed in self.confirm_seeds)
 
     def metric_for(self, dataset: str) -> str:
         return self.metric or default_metric(dataset)
@@ -155,21 +182,12 @@ def load_protocol(sweep: Sweep) -> Protocol | None:
     pruning = search.get("pruning")
     if pruning is not None:
         pruning = _pruning(pruning, search.get("metric"), fail)
-    seeds = confirm.get("seeds", 5)
-    if isinstance(seeds, int) and seeds > 0:
-        first = max(sweep.seeds[0], 0) + 1
-        seeds = list(range(first, first + seeds))
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise fail("[confirm] seeds must be a count or a list of non-negative integers", "confirm", "seeds")
-    if sweep.seeds[0] in seeds:
-        raise fail(f"[confirm] seeds must be fresh: seed {sweep.seeds[0]} is the search's seed", "confirm", "seeds")
-    for key in confirm:
-        if key != "seeds":
-            raise fail(f"unknown key '{key}' in [confirm]; known: seeds", "confirm", key)
+    replicates = search.get("replicates", 1)
+    seeds = _confirm_seeds(confirm, sweep.seeds[0], fail)
     storage = search.get("storage")
     if storage is not None and not isinstance(storage, str):
         raise fail("[search] storage must be a URL or a file path", "search", "storage")
-    return Protocol(
+    protocol = Protocol(
         trials=trials,
         sampler=sampler,
         seed=seed,
@@ -178,7 +196,39 @@ def load_protocol(sweep: Sweep) -> Protocol | None:
         pruning=pruning,
         storage=storage,
         confirm_seeds=tuple(seeds),
+        replicates=replicates,
+        search_seed=sweep.seeds[0],
     )
+    _check_replicates(protocol, fail)
+    return protocol
+
+
+def _check_replicates(protocol: Protocol, fail) -> None:
+    """A positive count, and no seed used by two replicates (their seeds are shifted by c + 1)."""
+    if not isinstance(protocol.replicates, int) or protocol.replicates < 1:
+        raise fail("[search] replicates must be a positive integer (independent searches per dataset × divergence)",
+                   "search", "replicates")
+    used = [s for r in range(protocol.replicates)
+            for s in (protocol.seed_of_replicate(r), *protocol.confirm_seeds_of(r))]
+    if len(set(used)) < len(used):
+        raise fail("[confirm] seeds: with replicates, give a count (each replicate's seeds are shifted by "
+                   "count + 1 and this list makes two replicates share a seed)", "confirm", "seeds")
+
+
+def _confirm_seeds(confirm: dict[str, Any], search_seed: int, fail) -> list[int]:
+    """``[confirm] seeds``: a count (the seeds after the search's) or a list of fresh seeds."""
+    seeds = confirm.get("seeds", 5)
+    if isinstance(seeds, int) and seeds > 0:
+        first = max(search_seed, 0) + 1
+        seeds = list(range(first, first + seeds))
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise fail("[confirm] seeds must be a count or a list of non-negative integers", "confirm", "seeds")
+    if search_seed in seeds:
+        raise fail(f"[confirm] seeds must be fresh: seed {search_seed} is the search's seed", "confirm", "seeds")
+    for key in confirm:
+        if key != "seeds":
+            raise fail(f"unknown key '{key}' in [confirm]; known: seeds", "confirm", key)
+    return seeds
 
 
 def _space(table: Any, fail) -> tuple[Parameter, ...]:
@@ -293,17 +343,22 @@ class _Search:
         seed = self.sweep.seeds[0] if seed is None else seed
         return trial_config(self.sweep, *pair, self.params_of(trial_params), seed)
 
+    def trial_run(self, pair, trial) -> RunConfig:
+        """The run of a search trial: its parameters, trained with its replicate's seed."""
+        protocol = self.protocol
+        return self.config(pair, trial.params, protocol.seed_of_replicate(protocol.replicate_of(trial.number)))
+
     def ask(self, pair):
         """A new trial of ``pair``'s study, or None (and marked surplus) beyond the budget."""
         study = self.studies[pair]
         trial = study.ask()
-        if trial.number >= self.protocol.trials:  # another process asked first: never run it
+        if trial.number >= self.protocol.total_trials:  # another process asked first: never run it
             trial.set_user_attr(SURPLUS, True)
             study.tell(trial, state=_state("FAIL"), skip_if_finished=True)
             return None
         self._draw(pair, trial)
         try:
-            config = self.config(pair, trial.params)
+            config = self.trial_run(pair, trial)
         except FganBenchError as error:  # an invalid combination of options: recorded, not run
             trial.set_user_attr("reason", str(error))
             study.tell(trial, state=_state("FAIL"), skip_if_finished=True)
@@ -330,7 +385,7 @@ class _Search:
         return study._storage.get_trial(frozen._trial_id)
 
     def in_budget(self, pair):
-        return [t for t in self.studies[pair].get_trials(deepcopy=False) if t.number < self.protocol.trials]
+        return [t for t in self.studies[pair].get_trials(deepcopy=False) if t.number < self.protocol.total_trials]
 
     def hold(self, config: RunConfig) -> bool:
         """Claims ``config``'s run for this process: False if any process (this one included)
@@ -357,14 +412,14 @@ class _Search:
         Returns ``(number, config)``, ``"again"`` (asked one that is not this process's to run),
         ``"wait"`` (others are running the rest) or ``"done"``.
         """
-        if len(self.studies[pair].get_trials(deepcopy=False)) < self.protocol.trials:
+        if len(self.studies[pair].get_trials(deepcopy=False)) < self.protocol.total_trials:
             return self.ask(pair) or "again"  # new trials first: queued trials of other processes stay theirs
         trials = self.in_budget(pair)
         for trial in trials:
             if trial.state.name == "RUNNING" and not trial.params and _age_seconds(trial) > ABANDONED_SECONDS:
                 trial = self.sample(pair, trial)  # asked by a process killed before it drew the parameters
             if trial.state.name == "RUNNING" and trial.params:
-                config = self.config(pair, trial.params)
+                config = self.trial_run(pair, trial)
                 if self.hold(config):
                     return trial.number, config
         if any(t.state.name == "RUNNING" for t in trials):
@@ -437,20 +492,27 @@ def describe_protocol(sweep: Sweep, protocol: Protocol, patterns: Sequence[str] 
     lines = [f"{d} × {v}: {protocol.trials} trials on {protocol.metric_for(d)}" for d, v in pairs]
     space = ", ".join(f"{p.name} {p.kind} {list(p.values)}" for p in protocol.space)
     pruning = (f"successive halving every {protocol.pruning['every']} steps" if protocol.pruning else "no pruning")
-    runs = len(pairs) * (protocol.trials + len(protocol.confirm_seeds))
-    lines.append(f"{len(pairs)} studies × ({protocol.trials} {protocol.sampler} trials + "
+    runs = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds))
+    replicates = f"{protocol.replicates} replicates × " if protocol.replicates > 1 else ""
+    lines.append(f"{len(pairs)} studies × {replicates}({protocol.trials} {protocol.sampler} trials + "
                  f"{len(protocol.confirm_seeds)} confirmation seeds) = {runs} runs at most; {pruning}; space: {space}")
     return "\n".join(lines)
 
 
-def best_params(search: _Search, pair) -> dict[str, Any] | None:
-    """The best completed in-budget trial's parameters (None if no trial completed)."""
-    completed = [t for t in search.in_budget(pair) if t.state.name == "COMPLETE" and t.value is not None]
-    if not completed:
+def best_params(search: _Search, pair, replicate: int = 0) -> dict[str, Any] | None:
+    """The best trial's parameters in one replicate's budget: the best completed trial, else (every
+    trial of the replicate pruned) the pruned trial with the best last intermediate value, so that
+    pruning never leaves a replicate without a value; None if no trial has a score."""
+    trials = [t for t in search.in_budget(pair) if search.protocol.replicate_of(t.number) == replicate]
+    completed = [(t.value, t) for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+    pruned = [(t.intermediate_values[t.last_step], t) for t in trials
+              if t.state.name == "PRUNED" and t.last_step is not None]
+    scored = completed or pruned
+    if not scored:
         return None
     minimize = search.studies[pair].direction.name == "MINIMIZE"
-    ordered = sorted(completed, key=lambda t: (t.value if minimize else -t.value, t.number))
-    return ordered[0].params
+    ordered = sorted(scored, key=lambda vt: (vt[0] if minimize else -vt[0], vt[1].number))
+    return ordered[0][1].params
 
 
 def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None:
@@ -459,7 +521,7 @@ def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None
     for pair in search.pairs:
         for trial in search.in_budget(pair):
             if trial.params:
-                config = search.config(pair, trial.params)
+                config = search.trial_run(pair, trial)
                 if config.run_id not in phase:
                     configs.append(config)
                     phase[config.run_id] = "search"
@@ -480,12 +542,15 @@ def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None
             "protocol": {
                 "storage": search.storage,
                 "trials": protocol.trials,
+                "replicates": protocol.replicates,
                 "sampler": protocol.sampler,
                 "metrics": {pair[0]: protocol.metric_for(pair[0]) for pair in search.pairs},
                 "space": {p.name: [p.kind, list(p.values)] for p in protocol.space},
                 "pruning": protocol.pruning,
                 "search_seed": search.sweep.seeds[0],
                 "confirm_seeds": list(protocol.confirm_seeds),
+                "replicate_of_seed": {str(seed): r for r in range(protocol.replicates)
+                                      for seed in protocol.confirm_seeds_of(r)},
                 "studies": {f"{d}/{v}": study_name(search.sweep.name, d, v) for d, v in search.pairs},
                 "phase": phase,
             },
@@ -504,13 +569,14 @@ def trials_table(sweep_dir: str | Path, state: dict[str, Any]):
     rows = []
     for dataset, divergence, study in protocol_studies(protocol):
         for trial in study.get_trials(deepcopy=False):
-            if trial.number >= protocol["trials"]:
+            if trial.number >= protocol["trials"] * protocol.get("replicates", 1):
                 continue
             rows.append(
                 {
                     "dataset": dataset,
                     "divergence": divergence,
                     "trial": trial.number,
+                    "replicate": trial.number // protocol["trials"],
                     "state": trial.state.name.lower(),
                     "metric": protocol["metrics"][dataset],
                     "value": trial.value,
@@ -520,7 +586,8 @@ def trials_table(sweep_dir: str | Path, state: dict[str, Any]):
                     **{f"param_{k}": v for k, v in trial.params.items()},
                 }
             )
-    columns = ["dataset", "divergence", "trial", "state", "metric", "value", "pruned_step", "run_id", "reason"]
+    columns = ["dataset", "divergence", "trial", "replicate", "state", "metric", "value", "pruned_step", "run_id",
+               "reason"]
     return pd.DataFrame(rows, columns=None if rows else columns)
 
 
@@ -550,10 +617,11 @@ def run_protocol(
     search = _Search(sweep, protocol, sweep_dir, storage, pairs)
     _write_state(search, {})
     done_before = sum(t.state.is_finished() for pair in pairs for t in search.in_budget(pair))
-    total = len(pairs) * (protocol.trials + len(protocol.confirm_seeds))
+    total = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds))
     print(
-        f"protocol {sweep.name}: {len(pairs)} dataset × divergence pairs, {protocol.trials} {protocol.sampler} "
-        f"trials each, then {len(protocol.confirm_seeds)} confirmation seeds; study storage {storage}",
+        f"protocol {sweep.name}: {len(pairs)} dataset × divergence pairs, {protocol.replicates} replicate(s) of "
+        f"{protocol.trials} {protocol.sampler} trials each, then {len(protocol.confirm_seeds)} confirmation seeds; "
+        f"study storage {storage}",
         flush=True,
     )
     progress = Progress(total, initial=done_before, enabled=show_progress)
@@ -562,32 +630,9 @@ def run_protocol(
     batch_size = jobs * int(sweep.defaults.get("population", 1)) * (2 if protocol.sampler == "random" else 1)
     try:
         while True:
-            batch = []
-            while len(batch) < batch_size:
-                claimed_any, waiting, finished = False, False, 0
-                for pair in pairs:
-                    if len(batch) >= batch_size:
-                        break
-                    claim = search.claim(pair)
-                    if claim == "again":
-                        claimed_any = True
-                    elif claim == "wait":
-                        waiting = True
-                    elif claim == "done":
-                        finished += 1
-                    else:
-                        number, config = claim
-                        if rundir.is_done(rundir.run_path(sweep_dir, config.run_id)):
-                            search.tell(pair, number, config, {"status": "done"})
-                            search.claims.pop(config.run_id).release()
-                            progress.update({"status": "done"})
-                        else:
-                            batch.append((pair, number, config))
-                        claimed_any = True
-                if not claimed_any:
-                    break
+            batch, all_done = _claim_batch(search, batch_size, progress)
             if not batch:
-                if finished == len(pairs) and not waiting:
+                if all_done:
                     break
                 time.sleep(poll_seconds)  # other processes hold the remaining trials
                 continue
@@ -606,14 +651,7 @@ def run_protocol(
                 outcomes += [outcome for outcome in ran if not outcome.get("already_done")]
             finally:
                 search.release()
-        confirm = {}
-        for pair in pairs:
-            params = best_params(search, pair)
-            if params is not None:
-                confirm[pair] = [search.config(pair, params, seed) for seed in protocol.confirm_seeds]
-            else:
-                progress.write(f"{pair[0]} × {pair[1]}: no trial completed; nothing to confirm")
-                progress.update({"status": "failed"}, count=len(protocol.confirm_seeds))
+        confirm = _confirmation_runs(search, progress)
         _write_state(search, confirm)
         configs = [c for group in confirm.values() for c in group]
         outcomes += _confirm(search, configs, jobs, executor, progress, poll_seconds)
@@ -621,6 +659,51 @@ def run_protocol(
         progress.close()
     write_trials(sweep_dir, json.loads((sweep_dir / "sweep.json").read_text()))
     return outcomes
+
+
+def _claim_batch(search: _Search, batch_size: int, progress) -> tuple[list, bool]:
+    """Up to ``batch_size`` claimed trials to train now (a trial whose run is already done is told
+    at once), and whether every study is done."""
+    batch = []
+    while len(batch) < batch_size:
+        claimed_any, waiting, finished = False, False, 0
+        for pair in search.pairs:
+            if len(batch) >= batch_size:
+                break
+            claim = search.claim(pair)
+            if claim == "again":
+                claimed_any = True
+            elif claim == "wait":
+                waiting = True
+            elif claim == "done":
+                finished += 1
+            else:
+                number, config = claim
+                if rundir.is_done(rundir.run_path(search.sweep_dir, config.run_id)):
+                    search.tell(pair, number, config, {"status": "done"})
+                    search.claims.pop(config.run_id).release()
+                    progress.update({"status": "done"})
+                else:
+                    batch.append((pair, number, config))
+                claimed_any = True
+        if not claimed_any:
+            break
+    return batch, finished == len(search.pairs) and not waiting
+
+
+def _confirmation_runs(search: _Search, progress) -> dict[tuple, list[RunConfig]]:
+    """Per study: each replicate's best configuration on that replicate's fresh seeds."""
+    protocol, confirm = search.protocol, {}
+    for pair in search.pairs:
+        for replicate in range(protocol.replicates):
+            params = best_params(search, pair, replicate)
+            seeds = protocol.confirm_seeds_of(replicate)
+            if params is not None:
+                confirm.setdefault(pair, []).extend(search.config(pair, params, seed) for seed in seeds)
+            else:
+                progress.write(f"{pair[0]} × {pair[1]} replicate {replicate}: no trial completed; nothing to confirm")
+                progress.update({"status": "failed"}, count=len(seeds))
+    return confirm
 
 
 def _confirm(search: _Search, configs: list[RunConfig], jobs: int, executor: str, progress, poll_seconds: float):

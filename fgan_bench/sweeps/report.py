@@ -1,10 +1,11 @@
 """The report of a sweep or protocol: CSV tables and one self-contained ``report.html``.
 
-The report answers first: per dataset, one sentence — the best divergence on the dataset's
-main metric with its mean and 95 % bootstrap CI, the divergences not distinguishable from it
-(Welch's t-test against the best, Holm-corrected; :mod:`fgan_bench.stats`), and the budget
-behind the claim (for a protocol: the random-search trials per divergence and the fresh
-confirmation seeds; for a plain sweep: one shared setting and its seeds). Then the evidence:
+The report answers first: per dataset, one sentence — the best mean on the dataset's main
+metric with its Student-t 95 % interval and how many values stand behind it, the divergences
+that are best or not distinguishable from the best and those that are worse (Welch, Holm over
+all pairs; :mod:`fgan_bench.verdicts`), each divergence's P(best) — what a rerun would likely
+say —, the metric families that name another best (:mod:`fgan_bench.sweeps.answer`), and the
+budget behind the claim. Then the evidence:
 expected best score vs tuning budget (``expected_max.csv``, protocols only), the score
 distributions, a critical-difference diagram (only with enough datasets), per-dataset tables
 of every metric (mean [CI], n), a sample gallery (every divergence × every seed on shared axes
@@ -26,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from fgan_bench import rundir, stats
-from fgan_bench.baselines import is_baseline
 from fgan_bench.metrics import metric_direction
+from fgan_bench.sweeps.answer import answers, rank_separation
+from fgan_bench.sweeps.answer import run_label as _label
 from fgan_bench.sweeps.results import KEY_COLUMNS, write_tables
 
 SUMMARY = "summary.csv"
@@ -89,12 +91,6 @@ def format_interval(low, high, n: int) -> str:
     return f"[{format_value(low)}, {format_value(high)}]"
 
 
-def _label(row, varying: list[str]) -> str:
-    """``kl``, ``kl critic_steps=2``; a baseline is marked ``wgan_gp (baseline)``."""
-    mark = " (baseline)" if is_baseline(str(row["divergence"])) else ""
-    return str(row["divergence"]) + mark + "".join(f" {k}={row[k]}" for k in varying)
-
-
 def evaluation_runs(results: pd.DataFrame) -> pd.DataFrame:
     """The finished runs the answer rests on: a protocol's confirmation runs, else every run."""
     if results.empty or "status" not in results:
@@ -131,57 +127,76 @@ def _figure_uri(figure) -> str:
     return figure_data_uri(figure)
 
 
-def answers(results: pd.DataFrame, varying: list[str], metrics: dict[str, str]) -> tuple[dict, pd.DataFrame]:
-    """Per dataset: the decision table (:func:`fgan_bench.stats.compare_to_best`) on its main metric."""
-    finished = evaluation_runs(results)
-    decisions, tables = {}, []
-    for dataset, group in finished.groupby("dataset", sort=False):
-        metric = metrics.get(dataset) or main_metric(set(group["metric"]))
-        direction = metric_direction(metric) if metric else None
-        scores = group[group["metric"] == metric].copy()
-        if scores.empty or direction is None:
-            continue
-        scores["divergence"] = scores.apply(lambda row: _label(row, varying), axis=1)
-        table = stats.compare_to_best(scores[["divergence", "value"]], direction)
-        cis = stats.summarise(scores, ["divergence", "metric"]).set_index("divergence")
-        table["ci_low"] = table["divergence"].map(cis["ci_low"])
-        table["ci_high"] = table["divergence"].map(cis["ci_high"])
-        table["interval"] = [format_interval(lo, hi, int(n)) for lo, hi, n in
-                             zip(table["ci_low"], table["ci_high"], table["n"], strict=True)]
-        table.insert(0, "metric", metric)
-        table.insert(0, "dataset", dataset)
-        decisions[dataset] = {"metric": metric, "direction": direction, "rows": table.to_dict("records")}
-        tables.append(table)
-    return decisions, (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame())
-
-
 def _budget_sentence(state: dict, seeds_by_dataset: dict[str, int]) -> dict[str, str]:
     protocol = state.get("protocol")
     sentences = {}
     for dataset, seeds in seeds_by_dataset.items():
         if protocol:
+            replicates = protocol.get("replicates", 1)
             sentences[dataset] = (
-                f"budget: {protocol['trials']} {protocol['sampler']}-search trials per divergence over the same space, "
-                f"the best re-run with {len(protocol['confirm_seeds'])} fresh seeds"
+                f"budget: {replicates} independent search replicate{'s' if replicates > 1 else ''} per divergence, "
+                f"each {protocol['trials']} {protocol['sampler']}-search trials over the same space and its best "
+                f"re-run with {len(protocol['confirm_seeds'])} fresh seed(s)"
             )
         else:
             sentences[dataset] = f"budget: one shared setting for every divergence (no tuning), {seeds} seed(s)"
     return sentences
 
 
+def _percent(value) -> str:
+    return f"{100 * value:.0f} %"
+
+
+def _verdict_clause(rows: list[dict], unit: str) -> str:
+    """Which divergences are best / best or not distinguishable / worse, or why there is no verdict."""
+    missing = [r for r in rows if r["verdict"] == "no verdict"]
+    if len(missing) == len(rows) or len(rows) - len(missing) < 2:
+        counts = ", ".join(f"{r['divergence']} {int(r['n'])}" for r in missing)
+        hint = " — set [search] replicates ≥ 3" if unit == "search replicate" else ""
+        return f"no verdict: a verdict needs {stats.MIN_VALUES_FOR_CI} {unit}s per divergence, there are {counts}{hint}"
+    named = {v: [r["divergence"] for r in rows if r["verdict"] == v] for v in
+             ("best", "best or not distinguishable", "worse", "no verdict")}
+    parts = [f"{', '.join(named['best'])} is best (better than every other)"] if named["best"] else []
+    if named["best or not distinguishable"]:
+        parts.append(f"best or not distinguishable: {', '.join(named['best or not distinguishable'])}")
+    if named["worse"]:
+        parts.append(f"worse: {', '.join(named['worse'])}")
+    if named["no verdict"]:
+        parts.append(f"no verdict (fewer than {stats.MIN_VALUES_FOR_CI} {unit}s): {', '.join(named['no verdict'])}")
+    return "; ".join(parts) + " (Welch t-tests, Holm over all pairs, α = 0.05)"
+
+
+def _stability_clause(rows: list[dict], unit: str) -> str:
+    """P(best) per divergence and what a rerun would likely say."""
+    probabilities = [r for r in rows if r.get("p_best") == r.get("p_best") and r.get("p_best") is not None]
+    if not probabilities:
+        return ""
+    ordered = sorted(probabilities, key=lambda r: -r["p_best"])
+    top = ordered[0]
+    text = ("P(best) over a bootstrap of the whole protocol: "
+            + ", ".join(f"{r['divergence']} {_percent(r['p_best'])}" for r in ordered)
+            + f" — a rerun would likely name {top['divergence']} best ({_percent(top['p_best'])})")
+    share = top.get("best_share")
+    if share == share and share is not None:
+        text += f"; it was best in {_percent(share)} of the {unit}s"
+    return text
+
+
 def _sentence(dataset: str, decision: dict, budget: str) -> str:
-    rows = decision["rows"]
+    rows, unit = decision["rows"], decision["unit"]
     best = rows[0]
-    tied = [r["divergence"] for r in rows[1:] if r["verdict"] == "not distinguishable"]
-    estimate = format_estimate(best["mean"], best["ci_low"], best["ci_high"], int(best["n"]))
+    estimate = format_estimate(best["mean"], best["ci_low"], best["ci_high"], int(best["n"]), unit)
+    kind = ", Student-t 95 % interval" if best["ci_low"] == best["ci_low"] else ""
     better = "lower" if decision["direction"] == "lower" else "higher"
-    text = f"On {dataset}, {best['divergence']} is best by {decision['metric']} ({better} is better): {estimate}; "
-    if tied:
-        text += f"not distinguishable from it: {', '.join(tied)}"
-    elif len(rows) > 1:
-        text += "every other divergence is worse (Welch t-test, Holm-corrected, α = 0.05)"
-    else:
-        text += "it is the only divergence with a value"
+    text = (f"On {dataset}, by {decision['metric']} (main metric, {better} is better), {best['divergence']} has the "
+            f"best mean: {estimate}{kind}; {_verdict_clause(rows, unit)}")
+    stability = _stability_clause(rows, unit)
+    if stability:
+        text += f". {stability}"
+    if decision["disagree"]:
+        text += ". Other metric families name another best: " + "; ".join(
+            f"{d['family']} ({', '.join(f'best by {m}: {w}' for m, w in d['metrics'].items())})"
+            for d in decision["disagree"])
     return text + f" ({budget})."
 
 
@@ -197,14 +212,14 @@ def _expected_max_figure(table: pd.DataFrame):
         for divergence, curve in data.groupby("divergence", sort=False):
             finite = curve[np.isfinite(curve["expected_best"])]
             line = axis.plot(finite["budget"], finite["expected_best"], marker=".", label=divergence)[0]
-            axis.fill_between(finite["budget"], finite["expected_best"] - finite["spread"].fillna(0),
-                              finite["expected_best"] + finite["spread"].fillna(0), color=line.get_color(), alpha=0.12)
+            axis.fill_between(finite["budget"], finite["band_low"], finite["band_high"], color=line.get_color(),
+                              alpha=0.12)
         axis.set_title(dataset)
         axis.set_xlabel("tuning budget n (random-search trials)")
         axis.set_ylabel(f"expected best {data['metric'].iloc[0]}")
         axis.grid(alpha=0.3)
     axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
-    figure.suptitle("expected best score after n trials (Dodge et al. 2019; band: ± spread)")
+    figure.suptitle("expected best score after n trials (Dodge et al. 2019; band: 95 % bootstrap over trials)")
     return _figure_uri(figure)
 
 
@@ -446,10 +461,11 @@ def write_report(sweep_dir: str | Path) -> Path:
             if metric:
                 metrics[dataset] = metric
     rundir.write_csv_atomically(summary, sweep_dir / SUMMARY)
-    decisions, answer_table = answers(results, varying, metrics)
+    finished = evaluation_runs(results)
+    replicate_of_seed = protocol.get("replicate_of_seed", {}) if protocol else None
+    decisions, answer_table = answers(finished, varying, metrics, summary, replicate_of_seed)
     rundir.write_csv_atomically(answer_table, sweep_dir / ANSWER)
     trials, expected = _protocol_tables(sweep_dir, state)
-    finished = evaluation_runs(results)
     seeds = finished.groupby("dataset")["seed"].nunique().to_dict() if not finished.empty else {}
     budgets = _budget_sentence(state, seeds)
     sentences = {d: _sentence(dataset_label(d), decisions[d], budgets[d]) for d in datasets if d in decisions}
@@ -487,6 +503,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         distribution=distribution,
         cd_figure=cd_figure,
         cd_datasets=cd_result["datasets"] if cd_result else 0,
+        separation=rank_separation(cd_result),
         min_cd_datasets=stats.MIN_DATASETS_FOR_CD,
         rankings=_metric_tables(summary, varying, metrics),
         curves={d: _curves(history, d, varying, set(evaluated["run_id"]) if protocol else None) for d in datasets},
