@@ -2,7 +2,7 @@
 
 >>> import fgan_bench
 >>> fgan_bench.get_baseline("lsgan:a=-1,b=1,c=0").spec
-'lsgan:a=-1.0,b=1.0,c=0.0'
+'lsgan:a=-1,b=1,c=0'
 
 A baseline is named wherever a divergence is (``run --divergence wgan_gp``, a sweep's
 ``divergences = ["kl", "hinge"]``): the two registries share one name space, and listings and
