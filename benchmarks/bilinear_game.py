@@ -79,17 +79,17 @@ def gan_distances(steps: int, log_every: int, seed: int, learning_rate: float) -
     """‖(μ, σ) − θ*‖ over training of the linear-generator GAN on mixture1d, per schedule.
 
     Plain SGD (no momentum) at the same step size for both players and both schedules, as in
-    the bilinear analysis; the trainer is :func:`fgan_bench.trainer.build_trainer`'s, trained
+    the bilinear analysis; the trainer is :func:`fgan_bench.build.build_trainer`'s, trained
     with Keras ``fit`` (no final evaluation, to stay short).
     """
     import keras
 
     from fgan_bench import get_divergence
+    from fgan_bench.build import build_trainer
     from fgan_bench.config import RunConfig
     from fgan_bench.datasets import get_dataset, training_batches
     from fgan_bench.distribute import make_strategy
     from fgan_bench.metrics.density import best_gaussian_fit
-    from fgan_bench.trainer import build_trainer
 
     dataset = get_dataset("mixture1d")
     # One start near the optimum keeps Nelder–Mead to a few seconds; GAN's fit has one minimum.

@@ -37,9 +37,9 @@ def member_steps_per_second(task: str, size: int, steps: int, trials: int) -> fl
     import tensorflow as tf
 
     from fgan_bench import RunConfig
+    from fgan_bench.build import build_trainer
     from fgan_bench.datasets import get_dataset, training_batches
     from fgan_bench.population import PopulationTrainer, population_batches
-    from fgan_bench.trainer import build_trainer
 
     options = TASKS[task]
     dataset = get_dataset(options["dataset"])

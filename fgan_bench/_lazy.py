@@ -52,8 +52,8 @@ def debugging() -> bool:
 
 
 def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow, Keras and TFP and starts the CPU device, keeping TF's C++ start-up
-    noise off the console when there is no GPU.
+    """Imports TensorFlow, Keras and TFP and lists the devices, keeping TF's C++ start-up noise
+    off the console when there is no GPU.
 
     Standard error (file descriptor 2, which the C++ side writes to directly) goes to a
     temporary file meanwhile; afterwards every captured line is written back except the known
@@ -72,8 +72,8 @@ def import_tensorflow_quietly() -> None:
 
 @contextlib.contextmanager
 def _stderr_filtered():
-    """Runs the body (which imports TensorFlow) with fd 2 captured, then starts the devices
-    (cuInit and oneDNN speak at the first operation) and writes back what is not start-up noise."""
+    """Runs the body (which imports TensorFlow) with fd 2 captured, then lists the devices (cuInit
+    speaks then) and writes back what is not start-up noise."""
     sys.stderr.flush()
     saved = os.dup(2)
     gpus = []
@@ -83,8 +83,10 @@ def _stderr_filtered():
             yield
             import tensorflow
 
+            # cuInit speaks when the devices are listed. No operation runs here: that would
+            # initialise TF's context, after which threads, logical devices and collective ops
+            # (a sweep worker, --strategy mirrored/multiworker) can no longer be configured.
             gpus = tensorflow.config.list_physical_devices("GPU")
-            tensorflow.zeros(())  # the first operation: device start-up lines are printed now
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)

@@ -94,9 +94,9 @@ def evaluate_run(
     Writes ``evaluation.json`` in the run directory and, for a finished run, updates the
     ``quality`` entry of its ``result.json`` (atomically). Returns the evaluation.
     """
+    from fgan_bench.build import build_trainer
     from fgan_bench.distribute import make_strategy
     from fgan_bench.plugins import load_plugins
-    from fgan_bench.trainer import build_trainer
 
     directory = Path(directory)
     if not (directory / rundir.CONFIG).is_file() or not (directory / rundir.CHECKPOINT).is_file():

@@ -144,6 +144,10 @@ class Entry(Generic[T]):
     source: str
 
 
+#: Namespace → the registries that share its names (:class:`Registry`'s ``namespace``).
+_NAMESPACES: dict[str, list[Registry]] = {}
+
+
 class Registry(Generic[T]):
     """A name → object map with aliases, provenance and close-match suggestions.
 
@@ -151,14 +155,18 @@ class Registry(Generic[T]):
         kind: what is registered, for messages (``"divergence"``).
         loaders: callables run once, on first use, that fill the registry (built-ins,
             installed entry points).
+        namespace: registries of one namespace share their names: a name one of them holds
+            is refused by the others (divergences and baselines both answer ``--divergence``).
     """
 
-    def __init__(self, kind: str, loaders: tuple[Callable[[], None], ...] = ()):
+    def __init__(self, kind: str, loaders: tuple[Callable[[], None], ...] = (), *, namespace: str | None = None):
         self.kind = kind
         self._loaders = loaders
         self._loaded = False
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
+        self._neighbours = _NAMESPACES.setdefault(namespace, []) if namespace else []
+        self._neighbours.append(self)
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
@@ -191,6 +199,17 @@ class Registry(Generic[T]):
         existing = self._entries.get(name)
         if replace or (existing is not None and existing.source == source and existing.source != "code"):
             self.remove(name, missing_ok=True)
+        self.refuse_taken(name, aliases)
+        entry = Entry(name, item, tuple(aliases), source)
+        self._entries[name] = entry
+        for key in (name, *aliases):
+            self._aliases[key] = name
+        return entry
+
+    def refuse_taken(self, name: str, aliases: tuple[str, ...] = ()) -> None:
+        """Raises :class:`RegistrationError` if ``name`` or an alias is taken here or in a registry
+        of the same namespace (so a caller can refuse before costly checks)."""
+        self._ensure_loaded()
         for key in (name, *aliases):
             owner = self._aliases.get(key)
             if owner is not None:
@@ -198,11 +217,9 @@ class Registry(Generic[T]):
                     f"cannot register {self.kind} {name!r}: {key!r} is already taken by "
                     f"{owner!r} ({self._entries[owner].source}); pass replace=True to replace it"
                 )
-        entry = Entry(name, item, tuple(aliases), source)
-        self._entries[name] = entry
-        for key in (name, *aliases):
-            self._aliases[key] = name
-        return entry
+            neighbour = next((r for r in self._neighbours if r is not self and key in r), None)
+            if neighbour is not None:
+                raise RegistrationError(f"cannot register {self.kind} {name!r}: {key!r} names a {neighbour.kind}")
 
     def remove(self, name: str, *, missing_ok: bool = False) -> None:
         """Unregisters ``name`` (and its aliases)."""

@@ -68,8 +68,8 @@ def run_directory(config: RunConfig, out: str | os.PathLike) -> Path:
 
 
 def build_trainer(config: RunConfig, strategy, dataset=None):
-    """The compiled trainer for a resolved config (see :func:`fgan_bench.trainer.build_trainer`)."""
-    from fgan_bench.trainer import build_trainer as build
+    """The compiled trainer for a resolved config (see :func:`fgan_bench.build.build_trainer`)."""
+    from fgan_bench.build import build_trainer as build
 
     return build(config, strategy, dataset)
 
@@ -197,10 +197,11 @@ def start_session(
     import keras
 
     from fgan_bench import callbacks as cb
+    from fgan_bench.build import build_trainer
     from fgan_bench.distribute import make_strategy
     from fgan_bench.evaluation import PeriodicEvaluation, evaluate_generator, generate
     from fgan_bench.pruning import INTERMEDIATE_SAMPLES, trial_callbacks
-    from fgan_bench.trainer import LOGGED, build_trainer, steps_done
+    from fgan_bench.trainer import LOGGED, steps_done
 
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -332,7 +333,7 @@ def _single_process_copy(gan, config: RunConfig, dataset):
     """The trainer's networks with the same weights, outside any ``tf.distribute`` strategy."""
     import tensorflow as tf
 
-    from fgan_bench.trainer import build_trainer
+    from fgan_bench.build import build_trainer
 
     copy = build_trainer(config, tf.distribute.get_strategy(), dataset)
     copy.set_weights(gan.get_weights())
@@ -403,7 +404,13 @@ def _label_quality(gan, dataset, config: RunConfig) -> dict[str, float]:
     """Semi-supervised runs: the critic's test accuracy and the labels-only baseline's (conditional
     runs' metrics are registered ones: :mod:`fgan_bench.metrics.conditional`)."""
     if config.labelled:
+        import tensorflow as tf
+
+        from fgan_bench.build import build_trainer
         from fgan_bench.semisupervised import semi_supervised_metrics
 
-        return semi_supervised_metrics(gan, config, dataset)
+        def fresh_critic():
+            return build_trainer(config, tf.distribute.get_strategy(), dataset).critic
+
+        return semi_supervised_metrics(gan, config, dataset, fresh_critic)
     return {}

@@ -92,15 +92,10 @@ def labels_only_baseline(config, dataset, classifier_factory) -> float:
     return classifier_accuracy(classifier, dataset.test_array, dataset.test_labels)
 
 
-def semi_supervised_metrics(gan, config, dataset) -> dict[str, float]:
+def semi_supervised_metrics(gan, config, dataset, fresh_critic) -> dict[str, float]:
     """``critic_test_accuracy`` of the trained critic (also the registered metric
     ``semi_supervised``) and ``labels_only_accuracy`` of the same network trained on the N labels
-    alone (:func:`labels_only_baseline`), on the test split."""
-    from fgan_bench.trainer import build_trainer
-
-    def fresh_critic():
-        return build_trainer(config, tf.distribute.get_strategy(), dataset).critic
-
+    alone (:func:`labels_only_baseline`; ``fresh_critic()`` builds it untrained), on the test split."""
     return {
         "critic_test_accuracy": classifier_accuracy(gan.critic, dataset.test_array, dataset.test_labels),
         "labels_only_accuracy": labels_only_baseline(config, dataset, fresh_critic),

@@ -151,8 +151,8 @@ def test_unset_label_options_keep_older_run_ids():
 
 
 def test_mirrored_conditional_step_equals_default_strategy():
+    from fgan_bench.build import build_trainer
     from fgan_bench.distribute import make_strategy
-    from fgan_bench.trainer import build_trainer
 
     config = RunConfig(divergence="kl", dataset="ring8", conditional=True, steps=50, batch_size=64,
                        steps_per_execution=1, width=16).resolved()
@@ -230,9 +230,9 @@ class _StopAfterFirstEpoch(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_interrupted_conditional_run_resumes_to_the_same_weights(tmp_path):
     from fgan_bench import rundir
+    from fgan_bench.build import build_trainer
     from fgan_bench.distribute import make_strategy
     from fgan_bench.runner import run
-    from fgan_bench.trainer import build_trainer
 
     config = RunConfig(divergence="kl", dataset="ring8", conditional=True, steps=100, width=16, batch_size=64,
                        log_every=50, steps_per_execution=25, num_samples=400)

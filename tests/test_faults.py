@@ -542,8 +542,8 @@ def test_disk_full_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint
     (directory,) = (tmp_path / "runs").iterdir()
     assert f"disk full writing {directory / 'checkpoint.weights.h5'}" in line and "free some space" in line
     assert not list(directory.glob(".*.tmp*"))  # the temporary file is removed
+    from fgan_bench.build import build_trainer
     from fgan_bench.distribute import make_strategy
-    from fgan_bench.trainer import build_trainer
 
     gan = build_trainer(rundir.read_config(directory).resolved(), make_strategy("default"))
     rundir.load_checkpoint(gan, directory / "checkpoint.weights.h5")  # the previous checkpoint is intact

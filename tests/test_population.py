@@ -26,8 +26,8 @@ def _single_run_weights(config, steps):
     import keras
     import tensorflow as tf
 
+    from fgan_bench.build import build_trainer
     from fgan_bench.datasets import get_dataset, training_batches
-    from fgan_bench.trainer import build_trainer
 
     keras.utils.set_random_seed(config.seed)
     dataset = get_dataset(config.dataset)
@@ -42,9 +42,9 @@ def _population_weights(configs, steps):
     import keras
     import tensorflow as tf
 
+    from fgan_bench.build import build_trainer
     from fgan_bench.datasets import get_dataset, training_batches
     from fgan_bench.population import PopulationTrainer, population_batches
-    from fgan_bench.trainer import build_trainer
 
     gans = []
     for config in configs:
@@ -150,9 +150,9 @@ def _population_of(size, **options):
     import keras
     import tensorflow as tf
 
+    from fgan_bench.build import build_trainer
     from fgan_bench.datasets import get_dataset
     from fgan_bench.population import PopulationTrainer
-    from fgan_bench.trainer import build_trainer
 
     gans = []
     for seed in range(size):

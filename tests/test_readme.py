@@ -85,3 +85,13 @@ def test_every_sweep_file_key_is_documented():
         assert f"`{key}`" in page or f'"{key}"' in page, key
     for table in TABLES:
         assert f"[{table}" in page, table
+
+
+def test_the_layout_page_names_every_module_of_the_package():
+    text = (ROOT / "docs" / "layout.md").read_text()
+    package = ROOT / "fgan_bench"
+    missing = [str(path.relative_to(package)) for path in sorted(package.rglob("*.py"))
+               if path.name != "__init__.py" and f"`{path.name}`" not in text]
+    missing += [folder.name for folder in sorted(package.iterdir())
+                if (folder / "__init__.py").exists() and f"`{folder.name}/`" not in text]
+    assert not missing, f"docs/layout.md does not name {missing}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 
+import fgan_bench.baselines  # noqa: F401 - its registry shares the --divergence names (Registry namespace)
 from fgan_bench.divergences.base import Divergence, DivergenceFamily, Interval
 from fgan_bench.divergences.validation import ValidationReport, validate_divergence
 from fgan_bench.errors import InvalidDivergenceError, SpecError
@@ -40,7 +41,7 @@ def _load_entry_points() -> None:
 
 
 _REGISTRY: Registry[Divergence | DivergenceFamily] = Registry(
-    "divergence", loaders=(_load_builtins, _load_entry_points)
+    "divergence", loaders=(_load_builtins, _load_entry_points), namespace="--divergence"
 )
 
 
@@ -73,7 +74,8 @@ def register_divergence(
     """
     if not isinstance(item, Divergence | DivergenceFamily):
         raise TypeError(f"register_divergence expects a Divergence or DivergenceFamily, got {type(item).__name__}")
-    _refuse_baseline_names(item)
+    if not replace:
+        _REGISTRY.refuse_taken(item.name, tuple(item.aliases))  # here or by a baseline: before the validator
     if validate_math:
         for report in validate(item):
             if not report.ok:
@@ -82,16 +84,6 @@ def register_divergence(
                 )
     _REGISTRY.add(item.name, item, aliases=item.aliases, replace=replace)
     return item
-
-
-def _refuse_baseline_names(item: Divergence | DivergenceFamily) -> None:
-    """Divergences and baselines share the names ``--divergence`` takes (:mod:`fgan_bench.baselines`)."""
-    from fgan_bench.baselines import is_baseline
-    from fgan_bench.errors import RegistrationError
-
-    clash = [key for key in (item.name, *item.aliases) if is_baseline(key)]
-    if clash:
-        raise RegistrationError(f"cannot register divergence {item.name!r}: {clash[0]!r} names a baseline")
 
 
 def unregister_divergence(name: str) -> None:
