@@ -38,7 +38,7 @@ from fgan_bench.errors import ConfigError, FganBenchError
 
 #: Run options a sweep may set in [defaults], [grid] and [overrides.*].
 RUN_OPTIONS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name not in ("divergence", "dataset", "plugins"))
-TABLES = ("sweep", "defaults", "grid", "overrides", "search", "confirm")  # the last two: sweeps/protocol.py
+TABLES = ("sweep", "defaults", "grid", "overrides", "search", "confirm")  # the last two: sweeps/protocol_spec.py
 SWEEP_KEYS = ("name", "datasets", "divergences", "seeds", "plugins", "description")
 #: A sweep name is one folder under --out: these characters, and not only dots (".", "..").
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -172,6 +172,36 @@ def check_sweep_name(name: object) -> str | None:
 def load_sweep(path: str | Path) -> Sweep:
     """Parses and checks a sweep file; raises a one-line FganBenchError naming file, line and key."""
     path = Path(path)
+    text, data = _read(path)
+
+    def fail(message: str, table: str, key: str | None = None) -> FganBenchError:
+        return FganBenchError(f"{path}:{_line_of(text, table, key) or '?'}: {message}")
+
+    sweep = _sweep_table(path, data, fail)
+    name = _name(sweep, path, fail)
+    seeds = _seeds(sweep, fail)
+    defaults = _options("defaults", data.get("defaults", {}), fail)
+    grid = _grid(data.get("grid", {}), fail)
+    datasets = _string_list(sweep, "datasets", fail)
+    overrides = _overrides(data.get("overrides", {}), datasets, fail)
+    plugins = _plugins(sweep, path, fail)
+    return Sweep(
+        name=name,
+        path=path.resolve(),
+        text=text,
+        datasets=datasets,
+        divergences=_string_list(sweep, "divergences", fail),
+        seeds=seeds,
+        defaults=defaults,
+        grid=grid,
+        overrides=overrides,
+        plugins=plugins,
+        description=str(sweep.get("description", "")),
+    )
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and its TOML tables (a missing, non-UTF-8 or invalid file is one line)."""
     if not path.is_file():
         raise FganBenchError(f"sweep file {path} does not exist")
     try:
@@ -181,13 +211,13 @@ def load_sweep(path: str | Path) -> Sweep:
             f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save the sweep file as UTF-8"
         ) from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise FganBenchError(f"{path}: invalid TOML: {error}") from None
 
-    def fail(message: str, table: str, key: str | None = None) -> FganBenchError:
-        return FganBenchError(f"{path}:{_line_of(text, table, key) or '?'}: {message}")
 
+def _sweep_table(path: Path, data: dict[str, Any], fail) -> dict[str, Any]:
+    """The ``[sweep]`` table, with only known tables beside it and only known keys in it."""
     for table in data:
         if table not in TABLES:
             raise fail(f"unknown table [{table}]; a sweep has {', '.join(f'[{t}]' for t in TABLES)}", table)
@@ -197,71 +227,83 @@ def load_sweep(path: str | Path) -> Sweep:
     for key in sweep:
         if key not in SWEEP_KEYS:
             raise fail(f"unknown key '{key}' in [sweep]; known: {', '.join(SWEEP_KEYS)}", "sweep", key)
+    return sweep
 
-    def string_list(key: str, required: bool = True) -> tuple[str, ...]:
-        value = sweep.get(key, [] if not required else None)
-        if value is None or not isinstance(value, list) or (required and not value):
-            example = {"datasets": '["ring8"]', "plugins": '["../divergences"]'}.get(key, '["kl", "alpha:0.5"]')
-            got = "nothing" if value is None else _toml(value)
-            raise fail(f"{key}: expected a non-empty list of strings, e.g. {example}, got {got}", "sweep",
-                       key if key in sweep else None)
-        if not all(isinstance(v, str) for v in value):
-            raise fail(f'{key}: expected a list of strings, e.g. ["ring8"], got {_toml(value)}', "sweep", key)
-        return tuple(value)
 
+def _string_list(sweep: dict[str, Any], key: str, fail, required: bool = True) -> tuple[str, ...]:
+    """``[sweep] key`` as a tuple of strings (non-empty when ``required``)."""
+    value = sweep.get(key, [] if not required else None)
+    if value is None or not isinstance(value, list) or (required and not value):
+        example = {"datasets": '["ring8"]', "plugins": '["../divergences"]'}.get(key, '["kl", "alpha:0.5"]')
+        got = "nothing" if value is None else _toml(value)
+        raise fail(f"{key}: expected a non-empty list of strings, e.g. {example}, got {got}", "sweep",
+                   key if key in sweep else None)
+    if not all(isinstance(v, str) for v in value):
+        raise fail(f'{key}: expected a list of strings, e.g. ["ring8"], got {_toml(value)}', "sweep", key)
+    return tuple(value)
+
+
+def _name(sweep: dict[str, Any], path: Path, fail) -> str:
+    """``[sweep] name``, else the file's stem: one folder name under ``--out``."""
     name = sweep.get("name", path.stem)
     problem = check_sweep_name(name)
     if problem:
         raise fail(f"name: {problem}" + ("" if "name" in sweep else " (from the file name)"), "sweep", "name")
+    return name
+
+
+def _seeds(sweep: dict[str, Any], fail) -> tuple[int, ...]:
+    """``[sweep] seeds``: a non-empty list of integers in [0, 2³² − 1] (default ``[0]``)."""
     seeds = sweep.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(
         isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds
     ):
         raise fail(f"seeds: expected a non-empty list of integers in [0, 2³² − 1], e.g. [0, 1, 2], got {_toml(seeds)}",
                    "sweep", "seeds")
+    return tuple(seeds)
 
-    def options(table: str, values: Any) -> dict[str, Any]:
-        if not isinstance(values, dict):
-            raise fail(f"[{table}] must be a table of run options", table)
-        for key in values:
-            if key not in RUN_OPTIONS:
-                raise fail(f"unknown run option '{key}' in [{table}]; known: {', '.join(RUN_OPTIONS)}", table, key)
-        return dict(values)
 
-    defaults = options("defaults", data.get("defaults", {}))
-    grid = options("grid", data.get("grid", {}))
+def _options(table: str, values: Any, fail) -> dict[str, Any]:
+    """A table of run options (``[defaults]``, ``[grid]``, ``[overrides.<dataset>]``)."""
+    if not isinstance(values, dict):
+        raise fail(f"[{table}] must be a table of run options", table)
+    for key in values:
+        if key not in RUN_OPTIONS:
+            raise fail(f"unknown run option '{key}' in [{table}]; known: {', '.join(RUN_OPTIONS)}", table, key)
+    return dict(values)
+
+
+def _grid(table: Any, fail) -> dict[str, list[Any]]:
+    """``[grid]``: run options, each with a non-empty list of values."""
+    grid = _options("grid", table, fail)
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise fail(f"[grid] {key} must be a non-empty list of values", "grid", key)
-    datasets = string_list("datasets")
-    overrides_table = data.get("overrides", {})
-    if not isinstance(overrides_table, dict):
+    return grid
+
+
+def _overrides(table: Any, datasets: tuple[str, ...], fail) -> dict[str, dict[str, Any]]:
+    """``[overrides.<dataset>]``: run options for one of the sweep's datasets."""
+    if not isinstance(table, dict):
         raise fail("[overrides] must hold one table per dataset, e.g. [overrides.mixture1d]", "overrides")
     overrides = {}
-    for dataset, values in overrides_table.items():
+    for dataset, values in table.items():
         if dataset not in datasets:
             raise fail(
                 f"[overrides.{dataset}] names a dataset the sweep does not run ({', '.join(datasets)})",
                 f"overrides.{dataset}",
             )
-        overrides[dataset] = options(f"overrides.{dataset}", values)
-    plugins = tuple(str((path.parent / p).resolve()) for p in string_list("plugins", required=False))
+        overrides[dataset] = _options(f"overrides.{dataset}", values, fail)
+    return overrides
+
+
+def _plugins(sweep: dict[str, Any], path: Path, fail) -> tuple[str, ...]:
+    """``[sweep] plugins``: paths relative to the sweep file, resolved; each must exist."""
+    plugins = tuple(str((path.parent / p).resolve()) for p in _string_list(sweep, "plugins", fail, required=False))
     for plugin in plugins:
         if not Path(plugin).exists():
             raise fail(f"plugin path {plugin} does not exist", "sweep", "plugins")
-    return Sweep(
-        name=name,
-        path=path.resolve(),
-        text=text,
-        datasets=datasets,
-        divergences=string_list("divergences"),
-        seeds=tuple(seeds),
-        defaults=defaults,
-        grid=grid,
-        overrides=overrides,
-        plugins=plugins,
-        description=str(sweep.get("description", "")),
-    )
+    return plugins
 
 
 def _toml(value: Any) -> str:

@@ -237,10 +237,7 @@ def _confirm(search: Studies, configs: list[RunConfig], jobs: int, executor: str
         todo = [c for c in configs if c.run_id not in counted]
         if not todo:
             return outcomes
-        free = []
-        for config in todo:
-            if len(free) < jobs and search.hold(config):
-                free.append(config)
+        free = _held(search, todo, jobs)
         if not free:
             time.sleep(poll_seconds)
             continue
@@ -251,3 +248,13 @@ def _confirm(search: Studies, configs: list[RunConfig], jobs: int, executor: str
                     outcomes.append(outcome)
         finally:
             search.release()
+
+
+def _held(search: Studies, configs: list[RunConfig], count: int) -> list[RunConfig]:
+    """Up to ``count`` of ``configs``, in order, that this process now holds (no other process
+    has them queued or trains them)."""
+    held = []
+    for config in configs:
+        if len(held) < count and search.hold(config):
+            held.append(config)
+    return held
