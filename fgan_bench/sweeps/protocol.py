@@ -53,6 +53,8 @@ import fnmatch
 import hashlib
 import json
 import math
+import re
+import sys
 import time
 import tomllib
 from collections.abc import Sequence
@@ -62,13 +64,13 @@ from typing import Any
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError
+from fgan_bench.pruning import JOURNAL, storage_record
 from fgan_bench.sweeps.definition import RUN_OPTIONS, Sweep, _line_of
 
 SAMPLERS = ("random", "tpe")
 KINDS = ("log_uniform", "uniform", "int", "choice", "same_as")
 SEARCH_KEYS = ("trials", "sampler", "seed", "replicates", "metric", "storage", "space", "pruning")
 PRUNING_KEYS = ("every", "min_resource", "reduction_factor", "metric")
-JOURNAL = "study.journal"
 TRIALS = "trials.csv"
 SURPLUS = "surplus"
 
@@ -169,14 +171,14 @@ def load_protocol(sweep: Sweep) -> Protocol | None:
         if key not in SEARCH_KEYS:
             raise fail(f"unknown key '{key}' in [search]; known: {', '.join(SEARCH_KEYS)}", "search", key)
     trials = search.get("trials")
-    if not isinstance(trials, int) or trials < 1:
+    if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise fail("[search] trials must be a positive integer (the budget per dataset × divergence)",
                    "search", "trials")
     sampler = search.get("sampler", "random")
     if sampler not in SAMPLERS:
         raise fail(f"[search] sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}", "search", "sampler")
     seed = search.get("seed", 0)
-    if not isinstance(seed, int):
+    if not isinstance(seed, int) or isinstance(seed, bool):
         raise fail("[search] seed must be an integer", "search", "seed")
     space = _space(search.get("space", {}), fail)
     pruning = search.get("pruning")
@@ -205,7 +207,7 @@ def load_protocol(sweep: Sweep) -> Protocol | None:
 
 def _check_replicates(protocol: Protocol, fail) -> None:
     """A positive count, and no seed used by two replicates (their seeds are shifted by c + 1)."""
-    if not isinstance(protocol.replicates, int) or protocol.replicates < 1:
+    if not isinstance(protocol.replicates, int) or isinstance(protocol.replicates, bool) or protocol.replicates < 1:
         raise fail("[search] replicates must be a positive integer (independent searches per dataset × divergence)",
                    "search", "replicates")
     used = [s for r in range(protocol.replicates)
@@ -299,7 +301,7 @@ class _Search:
         import optuna
 
         from fgan_bench.metrics import metric_direction
-        from fgan_bench.pruning import make_pruner, open_storage
+        from fgan_bench.pruning import make_pruner, open_storage, storage_error
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sweep, self.protocol, self.sweep_dir, self.storage = sweep, protocol, sweep_dir, storage
@@ -311,13 +313,16 @@ class _Search:
             direction = metric_direction(metric)
             if direction is None:
                 raise FganBenchError(f"[search] metric {metric!r} is not a metric output (see `list metrics`)")
-            self.studies[dataset, divergence] = optuna.create_study(
-                study_name=study_name(sweep.name, dataset, divergence),
-                storage=self._storage,
-                direction="minimize" if direction == "lower" else "maximize",
-                load_if_exists=True,
-                pruner=make_pruner(protocol.pruning),
-            )
+            try:
+                self.studies[dataset, divergence] = optuna.create_study(
+                    study_name=study_name(sweep.name, dataset, divergence),
+                    storage=self._storage,
+                    direction="minimize" if direction == "lower" else "maximize",
+                    load_if_exists=True,
+                    pruner=make_pruner(protocol.pruning),
+                )
+            except Exception as error:  # noqa: BLE001 - a journal line damaged: shows once the study writes
+                raise storage_error(storage, error) from None
         self.searched = [p for p in protocol.space if p.kind != "same_as"]
         self.claims: dict[str, rundir.Claim] = {}  # run id -> this process's hold on a queued run
 
@@ -437,11 +442,16 @@ class _Search:
             pruning["metric"] = pruning["metric"] or self.protocol.metric_for(pair[0])
         rundir.write_json_atomically(
             directory / TRIAL_FILE,
-            {"storage": self.storage, "study": study_name(self.sweep.name, *pair), "trial": number, "pruning": pruning},
+            {"storage": storage_record(self.storage, self.sweep_dir), "study": study_name(self.sweep.name, *pair),
+             "trial": number, "pruning": pruning},
         )
 
-    def tell(self, pair, number: int, config: RunConfig, outcome: dict[str, Any]) -> None:
-        """Tells the study how the trial's run ended: its score, pruned, or failed."""
+    def tell(self, pair, number: int, config: RunConfig, outcome: dict[str, Any]) -> str | None:
+        """Tells the study how the trial's run ended: its score, pruned, or failed.
+
+        A run lost to an I/O fault is not told (see :func:`io_retry`): the trial stays
+        ``RUNNING``, is claimed again and uses no budget. Returns the line saying so, else None.
+        """
         import optuna
 
         study = self.studies[pair]
@@ -453,10 +463,39 @@ class _Search:
                 study.tell(number, state=_state("PRUNED"), skip_if_finished=True)
             elif status in ("completed", "diverged") and value is not None and not math.isnan(value):
                 study.tell(number, float(value), skip_if_finished=True)
+            elif not result and (retry := io_retry(study, pair, number, outcome)) is not None:
+                return retry
             else:
                 study.tell(number, state=_state("FAIL"), skip_if_finished=True)
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
             pass  # another process told it first
+        return None
+
+
+#: Times a trial lost to an I/O fault (disk full, an unwritable or unreadable file) is run again
+#: before it counts as failed.
+IO_RETRIES = 2
+#: What a run's one-line failure reason says when an I/O fault lost it.
+IO_FAULT = re.compile(r"disk full|no space left|cannot write|\bOSError\b|\bIOError\b|\[Errno \d+\]|"
+                      r"input/output error", re.IGNORECASE)
+
+
+def io_retry(study, pair, number: int, outcome: dict[str, Any]) -> str | None:
+    """For a trial whose run an I/O fault lost: the line saying it runs again (the trial is left
+    ``RUNNING`` for :meth:`_Search.claim` to take over, using no budget), or None — not an I/O
+    fault, or already retried :data:`IO_RETRIES` times (then its reason says so)."""
+    reason = outcome.get("reason") or ""
+    if outcome.get("status") != "failed" or not IO_FAULT.search(reason):
+        return None
+    storage = study._storage
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    retries = storage.get_trial(trial_id).user_attrs.get("io_retries", 0)
+    if retries >= IO_RETRIES:
+        storage.set_trial_user_attr(trial_id, "reason", f"{reason} (lost to an I/O fault {retries + 1} times)")
+        return None
+    storage.set_trial_user_attr(trial_id, "io_retries", retries + 1)
+    return (f"{pair[0]} × {pair[1]} trial {number} lost to an I/O fault ({reason}); running it again "
+            f"(retry {retries + 1} of {IO_RETRIES}; no budget used)")
 
 
 #: A trial asked this long ago without parameters was abandoned by a killed process.
@@ -540,7 +579,7 @@ def _write_state(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> None
             "varying": [],
             "configs": [c.to_dict() for c in configs],
             "protocol": {
-                "storage": search.storage,
+                "storage": storage_record(search.storage, search.sweep_dir),
                 "trials": protocol.trials,
                 "replicates": protocol.replicates,
                 "sampler": protocol.sampler,
@@ -563,11 +602,11 @@ def trials_table(sweep_dir: str | Path, state: dict[str, Any]):
     value (a pruned trial's last intermediate value), pruned step, run id and parameters."""
     import pandas as pd
 
-    from fgan_bench.pruning import protocol_studies
+    from fgan_bench.pruning import open_protocol_storage, protocol_studies
 
     protocol = state["protocol"]
     rows = []
-    for dataset, divergence, study in protocol_studies(protocol):
+    for dataset, divergence, study in protocol_studies(protocol, open_protocol_storage(protocol, sweep_dir)):
         for trial in study.get_trials(deepcopy=False):
             if trial.number >= protocol["trials"] * protocol.get("replicates", 1):
                 continue
@@ -617,7 +656,8 @@ def run_protocol(
     search = _Search(sweep, protocol, sweep_dir, storage, pairs)
     _write_state(search, {})
     done_before = sum(t.state.is_finished() for pair in pairs for t in search.in_budget(pair))
-    total = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds))
+    damaged = _damaged_trial_runs(search)
+    total = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds)) + len(damaged)
     print(
         f"protocol {sweep.name}: {len(pairs)} dataset × divergence pairs, {protocol.replicates} replicate(s) of "
         f"{protocol.trials} {protocol.sampler} trials each, then {len(protocol.confirm_seeds)} confirmation seeds; "
@@ -628,6 +668,7 @@ def run_protocol(
     outcomes: list[dict[str, Any]] = []
     # A batch fills every job; with ``population = K`` each job trains K trials in one step.
     batch_size = jobs * int(sweep.defaults.get("population", 1)) * (2 if protocol.sampler == "random" else 1)
+    confirm: dict[tuple, list[RunConfig]] = {}
     try:
         while True:
             batch, all_done = _claim_batch(search, batch_size, progress)
@@ -643,22 +684,61 @@ def run_protocol(
 
             def told(outcome: dict[str, Any], by_run=by_run) -> None:
                 pair, number, config = by_run[outcome["run_id"]]
-                search.tell(pair, number, config, outcome)
-                progress.update(outcome)
+                retry = search.tell(pair, number, config, outcome)
+                outcome["retried"] = retry is not None  # its next attempt's outcome counts instead
+                progress.write(retry) if retry else progress.update(outcome)
 
             try:
                 ran = execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
-                outcomes += [outcome for outcome in ran if not outcome.get("already_done")]
+                outcomes += [o for o in ran if not o.get("already_done") and not o.get("retried")]
             finally:
                 search.release()
         confirm = _confirmation_runs(search, progress)
         _write_state(search, confirm)
-        configs = [c for group in confirm.values() for c in group]
+        configs = damaged + [c for group in confirm.values() for c in group]
         outcomes += _confirm(search, configs, jobs, executor, progress, poll_seconds)
+    except KeyboardInterrupt:
+        progress.close()
+        print(interrupted_summary(search, confirm), file=sys.stderr, flush=True)
+        raise KeyboardInterrupt from None
     finally:
         progress.close()
     write_trials(sweep_dir, json.loads((sweep_dir / "sweep.json").read_text()))
     return outcomes
+
+
+def _damaged_trial_runs(search: _Search) -> list[RunConfig]:
+    """The runs of finished search trials whose ``result.json`` is damaged: trained again (from
+    their checkpoints) with the confirmation runs, as a plain sweep redoes them; the study keeps
+    the value it was told."""
+    damaged = []
+    for pair in search.pairs:
+        for trial in search.in_budget(pair):
+            if trial.state.is_finished() and trial.params:
+                config = search.trial_run(pair, trial)
+                problem = rundir.result_problem(rundir.run_path(search.sweep_dir, config.run_id))
+                if problem is not None:
+                    print(f"{pair[0]} × {pair[1]} trial {trial.number}: {problem}; training it again", flush=True)
+                    damaged.append(config)
+    return damaged
+
+
+def interrupted_summary(search: _Search, confirm: dict[tuple, list[RunConfig]]) -> str:
+    """What a Ctrl-C of a protocol left: per dataset × divergence, the trials finished and pending
+    (and the confirmation runs, once chosen), and how to resume."""
+    lines = [f"protocol {search.sweep.name} interrupted; finished trials and runs are kept:"]
+    for pair in search.pairs:
+        finished = sum(t.state.is_finished() for t in search.in_budget(pair))
+        line = (f"  {pair[0]} × {pair[1]}: {finished} of {search.protocol.total_trials} trials finished, "
+                f"{search.protocol.total_trials - finished} pending")
+        if pair in confirm:
+            done = sum(rundir.is_done(rundir.run_path(search.sweep_dir, c.run_id)) for c in confirm[pair])
+            line += f"; {done} of {len(confirm[pair])} confirmation runs done"
+        lines.append(line)
+    lines.append(f"The same command resumes it (unfinished runs continue from their checkpoints in "
+                 f"{search.sweep_dir / 'runs'}): python -m fgan_bench sweep {search.sweep.path} "
+                 f"--out {search.sweep_dir.parent}")
+    return "\n".join(lines)
 
 
 def _claim_batch(search: _Search, batch_size: int, progress) -> tuple[list, bool]:
