@@ -297,7 +297,8 @@ def test_the_progress_line_counts_outcomes_with_elapsed_time_and_eta(capsys):
 
 
 def test_trials_are_drawn_by_their_number_shared_and_never_beyond_the_budget(tmp_path):
-    from fgan_bench.sweeps.protocol import _Search, load_protocol
+    from fgan_bench.sweeps.protocol import load_protocol
+    from fgan_bench.sweeps.studies import NoTrial, Studies
 
     path = tmp_path / "p.toml"
     path.write_text(
@@ -309,34 +310,35 @@ def test_trials_are_drawn_by_their_number_shared_and_never_beyond_the_budget(tmp
     protocol, pair = load_protocol(sweep), ("ring8", "kl")
 
     def process(name):  # one `sweep` process's view of the study storage `name`
-        return _Search(sweep, protocol, tmp_path / name, str(tmp_path / f"{name}.journal"), [pair])
+        return Studies(sweep, protocol, tmp_path / name, str(tmp_path / f"{name}.journal"), [pair])
 
     first = process("a")
     drawn = [first.ask(pair) for _ in range(2)]
-    assert [number for number, _ in drawn] == [0, 1]
-    assert all(1e-5 <= c.generator_lr <= 1e-2 and c.critic_lr == c.generator_lr for _, c in drawn)
-    assert drawn[0][1].run_id != drawn[1][1].run_id
+    assert [claim.number for claim in drawn] == [0, 1]
+    assert all(1e-5 <= c.config.generator_lr <= 1e-2 and c.config.critic_lr == c.config.generator_lr for c in drawn)
+    assert drawn[0].config.run_id != drawn[1].config.run_id
     again = process("b")  # a fresh study: the same draws (seeded by protocol seed, study and trial number)
-    assert [again.ask(pair)[1].run_id for _ in range(2)] == [c.run_id for _, c in drawn]
+    assert [again.ask(pair).config.run_id for _ in range(2)] == [c.config.run_id for c in drawn]
     second = process("a")  # a second process on the same study: the budget is spent
     assert second.ask(pair) is None
     trials = second.studies[pair].get_trials()
     assert len(trials) == 3 and trials[2].user_attrs["surplus"] and trials[2].state.name == "FAIL"
     # The first process has trials 0 and 1 queued (claimed, not started): they stay its own.
-    assert second.claim(pair) == "wait"
+    assert second.claim(pair) is NoTrial.WAIT
     first.release()  # as when the first process is killed: its claims die with it
-    assert second.claim(pair)[0] == 0 and second.claim(pair)[0] == 1  # taken over, each once
-    assert second.claim(pair) == "wait" and first.claim(pair) == "wait"
-    with rundir.run_lock(tmp_path / "a" / "runs" / drawn[0][1].run_id, wait=False):  # a worker trains it
+    assert second.claim(pair).number == 0 and second.claim(pair).number == 1  # taken over, each once
+    assert second.claim(pair) is NoTrial.WAIT and first.claim(pair) is NoTrial.WAIT
+    with rundir.run_lock(tmp_path / "a" / "runs" / drawn[0].config.run_id, wait=False):  # a worker trains it
         second.release()
-        assert first.claim(pair)[0] == 1  # trial 0 is being trained: not claimable
-    for number, config in drawn:
-        second.tell(pair, number, config, {"status": "failed"})
-    assert second.claim(pair) == "done"
+        assert first.claim(pair).number == 1  # trial 0 is being trained: not claimable
+    for claim in drawn:
+        second.tell(pair, claim.number, claim.config, {"status": "failed"})
+    assert second.claim(pair) is NoTrial.DONE
 
 
 def test_replicates_have_their_own_trials_seeds_and_best_even_when_every_trial_is_pruned(tmp_path):
-    from fgan_bench.sweeps.protocol import _Search, best_params, load_protocol
+    from fgan_bench.sweeps.protocol import load_protocol
+    from fgan_bench.sweeps.studies import Studies, best_params
 
     path = tmp_path / "p.toml"
     path.write_text(HEAD + "[search]\ntrials = 2\nreplicates = 3\n[search.space]\n"
@@ -345,9 +347,9 @@ def test_replicates_have_their_own_trials_seeds_and_best_even_when_every_trial_i
     protocol, pair = load_protocol(sweep), ("ring8", "kl")
     assert [protocol.seed_of_replicate(r) for r in range(3)] == [0, 3, 6]
     assert [protocol.confirm_seeds_of(r) for r in range(3)] == [(1, 2), (4, 5), (7, 8)]
-    search = _Search(sweep, protocol, tmp_path / "s", str(tmp_path / "s.journal"), [pair])
+    search = Studies(sweep, protocol, tmp_path / "s", str(tmp_path / "s.journal"), [pair])
     drawn = [search.ask(pair) for _ in range(6)]
-    assert [c.seed for _, c in drawn] == [0, 0, 3, 3, 6, 6] and search.ask(pair) is None  # budget: 3 × 2
+    assert [c.config.seed for c in drawn] == [0, 0, 3, 3, 6, 6] and search.ask(pair) is None  # budget: 3 × 2
     study = search.studies[pair]
     study.tell(0, 0.5)
     study.tell(1, 0.2)  # replicate 0: trial 1 is best (lower is better)

@@ -16,6 +16,7 @@ import pytest
 from fgan_bench import cli, rundir
 from fgan_bench.errors import one_line_reason
 from fgan_bench.sweeps import load_sweep
+from fgan_bench.sweeps.studies import NoTrial
 
 TINY = """[sweep]
 name = "p"
@@ -47,11 +48,16 @@ def _file(tmp_path, search: str = "", space: str = LR, divergences: str = '["kl"
 
 def _search(tmp_path, sweep_dir):
     """One `sweep` process's view of the protocol in ``sweep_dir`` (its journal in that folder)."""
-    from fgan_bench.sweeps.protocol import _Search, load_protocol
+    from fgan_bench.sweeps.protocol_spec import load_protocol
+    from fgan_bench.sweeps.studies import Studies
 
     sweep = load_sweep(_file(tmp_path))
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    return _Search(sweep, load_protocol(sweep), sweep_dir, str(sweep_dir / "study.journal"), [PAIR])
+    return Studies(sweep, load_protocol(sweep), sweep_dir, str(sweep_dir / "study.journal"), [PAIR])
+
+
+def _number_and_config(claimed):
+    return claimed.number, claimed.config
 
 
 def _trial_states(search):
@@ -60,7 +66,7 @@ def _trial_states(search):
 
 def test_a_trial_lost_to_an_io_fault_runs_again_without_using_budget_at_most_twice(tmp_path):
     search = _search(tmp_path, tmp_path / "s")
-    (number, config), _ = search.ask(PAIR), search.ask(PAIR)
+    (number, config), _ = _number_and_config(search.ask(PAIR)), search.ask(PAIR)
     disk_full = {"status": "failed",
                  "reason": one_line_reason(rundir.write_error(tmp_path / "x", OSError(errno.ENOSPC, "No space")))}
     for retry in (1, 2):
@@ -69,7 +75,7 @@ def test_a_trial_lost_to_an_io_fault_runs_again_without_using_budget_at_most_twi
         assert f"running it again (retry {retry} of 2; no budget used)" in line
         assert _trial_states(search) == ["RUNNING", "RUNNING"]  # not told: no finished trial is lost
         search.release()
-        assert search.claim(PAIR) == (0, config)  # taken up again, with no new trial asked
+        assert _number_and_config(search.claim(PAIR)) == (0, config)  # taken up again, with no new trial asked
         assert len(search.studies[PAIR].get_trials()) == 2
     assert search.tell(PAIR, number, config, disk_full) is None  # bounded: the third loss fails it
     trial = search.studies[PAIR].get_trials()[0]
@@ -82,12 +88,13 @@ def test_a_trial_lost_to_an_io_fault_runs_again_without_using_budget_at_most_twi
 
 def test_a_copied_sweep_folder_reports_and_resumes_its_own_trials(tmp_path):
     from fgan_bench.pruning import TRIAL_FILE, storage_location
-    from fgan_bench.sweeps.protocol import _write_state, trials_table, write_trials
+    from fgan_bench.sweeps.protocol import _write_state
+    from fgan_bench.sweeps.trials import trials_table, write_trials
     from fgan_bench.sweeps.tuning import study_summaries
 
     first = tmp_path / "first" / "p"
     search = _search(tmp_path, first)
-    trials = [search.ask(PAIR) for _ in range(2)]
+    trials = [_number_and_config(search.ask(PAIR)) for _ in range(2)]
     for number, config in trials:
         search.prepare(PAIR, number, config)
     search.studies[PAIR].tell(0, 0.5)
@@ -99,9 +106,9 @@ def test_a_copied_sweep_folder_reports_and_resumes_its_own_trials(tmp_path):
     second = tmp_path / "elsewhere" / "p"
     shutil.copytree(first, second)
     again = _search(tmp_path, second)  # resumed in its new place: its own study, trial 1 still to tell
-    assert again.claim(PAIR)[0] == 1
+    assert again.claim(PAIR).number == 1
     again.studies[PAIR].tell(1, 0.25)
-    assert again.claim(PAIR) == "done"
+    assert again.claim(PAIR) is NoTrial.DONE
     table = write_trials(second, state)
     assert table["state"].tolist() == ["complete", "complete"] and table["value"].tolist() == [0.5, 0.25]
     assert trials_table(first, state)["state"].tolist() == ["complete", "running"]  # the original: untouched
@@ -117,7 +124,7 @@ def test_a_damaged_trial_result_is_trained_again_with_the_confirmation_runs(tmp_
 
     sweep_dir = tmp_path / "out" / "p"
     search = _search(tmp_path, sweep_dir)
-    trials = [search.ask(PAIR) for _ in range(2)]
+    trials = [_number_and_config(search.ask(PAIR)) for _ in range(2)]
     for (number, config), value in zip(trials, (0.5, 0.25), strict=True):
         directory = rundir.make_directory(rundir.run_path(sweep_dir, config.run_id))
         rundir.write_json_atomically(directory / rundir.RESULT, {"status": "completed", "quality": {}})

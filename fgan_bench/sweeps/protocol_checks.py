@@ -26,14 +26,14 @@ from fgan_bench.errors import ConfigError
 if TYPE_CHECKING:
     from fgan_bench.config import RunConfig
     from fgan_bench.sweeps.definition import Sweep
-    from fgan_bench.sweeps.protocol import Parameter, Protocol
+    from fgan_bench.sweeps.protocol_spec import Parameter, Protocol
 
 
 def check_protocol(sweep: Sweep, protocol: Protocol, pairs: Sequence[tuple[str, str]]) -> None:
     """Raises a one-line :class:`~fgan_bench.errors.FganBenchError` (``file:line: key: problem; fix``) for the first
     unknown dataset or divergence, divergence studied twice, unknown or inapplicable metric, or
     searched bound outside its option's valid range."""
-    from fgan_bench.sweeps.protocol import trial_config
+    from fgan_bench.sweeps.protocol_spec import trial_config
 
     try:
         bases = {pair: trial_config(sweep, *pair, {}, sweep.seeds[0]) for pair in pairs}

@@ -28,6 +28,7 @@ import pandas as pd
 
 from fgan_bench import rundir, stats
 from fgan_bench.metrics import metric_direction
+from fgan_bench.metrics.main_metric import main_metric
 from fgan_bench.sweeps.answer import answers, rank_separation
 from fgan_bench.sweeps.answer import run_label as _label
 from fgan_bench.sweeps.results import KEY_COLUMNS, write_tables
@@ -40,19 +41,6 @@ REPORT = "report.html"
 #: norm (the critic loss is −estimate under the saddle objective: a panel of it mirrored the first).
 CURVES = ("divergence_estimate", "generator_loss", "critic_grad_norm")
 FINISHED = ("completed", "diverged")
-
-
-def main_metric(metrics: set[str]) -> str | None:
-    """The metric divergences are ranked by on a dataset: the truth where it is known.
-
-    Known density: the true Jensen–Shannon divergence (bounded, symmetric, neutral between
-    the divergences being compared); images: the classifier-feature Fréchet distance;
-    otherwise MMD².
-    """
-    for name in ("true_jensen_shannon", "classifier_frechet_distance", "mmd2"):
-        if name in metrics:
-            return name
-    return None
 
 
 def format_value(value) -> str:
@@ -426,7 +414,7 @@ def _environment(sweep_dir: Path, results: pd.DataFrame) -> dict:
 
 def _protocol_tables(sweep_dir: Path, state: dict):
     """(trials, expected max) for a protocol; empty frames for a plain sweep."""
-    from fgan_bench.sweeps.protocol import write_trials
+    from fgan_bench.sweeps.trials import write_trials
 
     trials = write_trials(sweep_dir, state) if "protocol" in state else None
     if trials is None or trials.empty:

@@ -15,19 +15,26 @@ from fgan_bench.sweeps.definition import Sweep
 STATE = "sweep.json"
 
 
-def write_sweep_state(sweep: Sweep, configs: Sequence[RunConfig], sweep_dir: Path) -> None:
+def write_sweep_state(
+    sweep: Sweep, configs: Sequence[RunConfig], sweep_dir: Path, protocol: dict[str, Any] | None = None
+) -> None:
+    """Writes ``sweep.toml`` and ``sweep.json`` (each atomically): the one writer of both.
+
+    ``protocol``: a protocol's own record (its storage, budget, metrics, space, seeds, studies
+    and each run's phase; :func:`fgan_bench.sweeps.protocol.protocol_record`), None for a grid.
+    """
     rundir.make_directory(sweep_dir)
     rundir.write_bytes_atomically(sweep_dir / "sweep.toml", sweep.text.encode())
-    rundir.write_json_atomically(
-        sweep_dir / STATE,
-        {
-            "name": sweep.name,
-            "description": sweep.description,
-            "source": str(sweep.path),
-            "varying": list(sweep.grid),
-            "configs": [c.to_dict() for c in configs],
-        },
-    )
+    state = {
+        "name": sweep.name,
+        "description": sweep.description,
+        "source": str(sweep.path),
+        "varying": list(sweep.grid),
+        "configs": [c.to_dict() for c in configs],
+    }
+    if protocol is not None:
+        state["protocol"] = protocol
+    rundir.write_json_atomically(sweep_dir / STATE, state)
 
 
 def load_sweep_state(sweep_dir: str | Path) -> dict[str, Any]:

@@ -74,10 +74,10 @@ def run_sweep(
 
     protocol = load_protocol(sweep)
     if protocol is not None:  # every name, metric and bound, before a dry run lists it or any trial starts
-        from fgan_bench.sweeps.protocol import _pairs
         from fgan_bench.sweeps.protocol_checks import check_protocol
+        from fgan_bench.sweeps.protocol_spec import select_pairs
 
-        check_protocol(sweep, protocol, _pairs(sweep, patterns))
+        check_protocol(sweep, protocol, select_pairs(sweep, patterns))
     if protocol is not None and dry_run:
         from fgan_bench.sweeps.protocol import describe_protocol
 
