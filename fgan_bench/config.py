@@ -318,6 +318,11 @@ class RunConfig:
 
     def check(self) -> None:
         """Types, ranges and choices of every set value, then the relations between options."""
+        self.check_values()
+        self._check_relations()
+
+    def check_values(self) -> None:
+        """Types, ranges and choices of every set value, each option on its own."""
         self.check_types()
         for field in dataclasses.fields(self):
             meta = field.metadata["option"]
@@ -329,7 +334,6 @@ class RunConfig:
             choices = meta.choices() if callable(meta.choices) else meta.choices
             if choices is not None and value not in choices:
                 raise ConfigError(field.name, value, f"must be one of {', '.join(choices)}")
-        self._check_relations()
 
     def _check_relations(self) -> None:
         """The options that must agree with each other."""

@@ -15,25 +15,87 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 from fgan_bench._lazy import keras
+from fgan_bench.errors import FganBenchError
 
 TRIAL_FILE = "trial.json"
+#: A protocol's study storage by default: this journal file in the sweep folder.
+JOURNAL = "study.journal"
 #: Samples generated for each intermediate evaluation (cheaper than the final evaluation's).
 INTERMEDIATE_SAMPLES = 1000
 
 
 def open_storage(storage: str):
-    """An Optuna storage: a URL (``sqlite:///…``, ``postgresql://…``) or a journal file's path."""
+    """An Optuna storage: a URL (``sqlite:///…``, ``postgresql://…``) or a journal file's path.
+
+    A damaged journal or a URL that cannot be opened is one line naming it and the fix."""
     import optuna
 
-    if "://" in storage:
-        return optuna.storages.RDBStorage(storage)
-    from optuna.storages.journal import JournalFileBackend
+    try:
+        if "://" in storage:
+            opened = optuna.storages.RDBStorage(storage)
+        else:
+            from optuna.storages.journal import JournalFileBackend
 
-    return optuna.storages.JournalStorage(JournalFileBackend(str(storage)))
+            opened = optuna.storages.JournalStorage(JournalFileBackend(str(storage)))
+        opened.get_all_studies()  # reads the journal (or connects) now, so that damage shows here
+        return opened
+    except Exception as error:  # noqa: BLE001 - Optuna and SQLAlchemy raise many types: one line for all
+        raise storage_error(storage, error) from None
+
+
+def storage_error(storage: str, error: BaseException) -> FganBenchError:
+    """The one-line error for a study storage that cannot be opened, naming it and the fix."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip() and "sqlalche.me" not in line]
+    reason = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    if "://" not in storage and isinstance(error, OSError):
+        return FganBenchError(f"cannot open the study journal {storage} ({reason}): give a journal path in an "
+                              f"existing, writable folder")
+    if "://" not in storage:
+        return FganBenchError(
+            f"the study journal {storage} is damaged ({reason}): move it aside and run the same command again "
+            f"(a fresh study draws the same trials and takes the finished runs' results back)")
+    shown = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", storage)
+    return FganBenchError(
+        f"cannot open the study storage {shown} ({reason}): give --storage (or [search] storage) a reachable "
+        f"database URL, e.g. sqlite:///path/to/study.db or postgresql://user@host/db, or leave it out for "
+        f"a journal file in the sweep folder")
+
+
+def storage_record(storage: str, sweep_dir: str | Path) -> str:
+    """How ``sweep.json`` and ``trial.json`` store a storage: a URL as given; a journal file
+    inside the sweep folder relative to that folder (so that a copied or moved folder reads
+    its own journal); any other file as an absolute path."""
+    if "://" in storage:
+        return storage
+    path, folder = Path(storage).resolve(), Path(sweep_dir).resolve()
+    return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
+
+
+def storage_location(record: str, sweep_dir: str | Path) -> str:
+    """The storage that a :func:`storage_record` names, for the sweep folder where it is now.
+
+    A relative path is joined to ``sweep_dir``. An absolute path to a ``study.journal``
+    (written before records were relative) is read from ``sweep_dir``'s own journal when it
+    has one, so an old folder that was copied or moved reports its own trials too."""
+    if "://" in record:
+        return record
+    path = Path(record)
+    if not path.is_absolute():
+        return str(Path(sweep_dir) / path)
+    own = Path(sweep_dir) / JOURNAL
+    return str(own) if path.name == JOURNAL and own.exists() else record
+
+
+def open_protocol_storage(protocol: dict[str, Any], sweep_dir: str | Path | None = None):
+    """The study storage of a ``sweep.json`` protocol record, for the sweep folder ``sweep_dir``
+    (None: the record as it is)."""
+    record = protocol["storage"]
+    return open_storage(record if sweep_dir is None else storage_location(record, sweep_dir))
 
 
 def protocol_studies(protocol: dict[str, Any], storage=None):
@@ -42,7 +104,7 @@ def protocol_studies(protocol: dict[str, Any], storage=None):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = storage or open_storage(protocol["storage"])
+    storage = storage or open_protocol_storage(protocol)
     for key, name in protocol["studies"].items():
         dataset, divergence = key.split("/", 1)
         try:
@@ -86,6 +148,7 @@ def trial_callbacks(directory: Path, config, evaluate) -> list:
     info = json.loads(path.read_text())
     if not info.get("pruning"):
         return []
+    info["storage"] = storage_location(info["storage"], Path(directory).parent.parent)  # <sweep>/runs/<id>
     return [make_pruning_callback()(info, config, evaluate)]
 
 

@@ -30,6 +30,7 @@ state is written by :mod:`fgan_bench.sweeps.state`, ``trials.csv`` by
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
+from fgan_bench.pruning import JOURNAL, storage_record
 from fgan_bench.sweeps.definition import Sweep
 from fgan_bench.sweeps.protocol_spec import (  # noqa: F401 - the protocol's names, importable from here
     KINDS,
@@ -55,7 +57,6 @@ from fgan_bench.sweeps.state import STATE, write_sweep_state
 if TYPE_CHECKING:
     from fgan_bench.sweeps.studies import Studies
 
-JOURNAL = "study.journal"
 
 
 def _write_state(search: Studies, confirm: dict[tuple, list[RunConfig]]) -> None:
@@ -79,7 +80,7 @@ def protocol_record(search: Studies, phase: dict[str, str]) -> dict[str, Any]:
     run's phase (``search`` or ``confirm``), all the report needs."""
     protocol, sweep = search.protocol, search.sweep
     return {
-        "storage": search.storage,
+        "storage": storage_record(search.storage, search.sweep_dir),
         "trials": protocol.trials,
         "replicates": protocol.replicates,
         "sampler": protocol.sampler,
@@ -124,7 +125,8 @@ def run_protocol(
     search = Studies(sweep, protocol, sweep_dir, storage, pairs)
     _write_state(search, {})
     done_before = sum(t.state.is_finished() for pair in pairs for t in search.in_budget(pair))
-    total = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds))
+    damaged = search.damaged_runs()
+    total = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds)) + len(damaged)
     print(
         f"protocol {sweep.name}: {len(pairs)} dataset × divergence pairs, {protocol.replicates} replicate(s) of "
         f"{protocol.trials} {protocol.sampler} trials each, then {len(protocol.confirm_seeds)} confirmation seeds; "
@@ -135,6 +137,7 @@ def run_protocol(
     outcomes: list[dict[str, Any]] = []
     # A batch fills every job; with ``population = K`` each job trains K trials in one step.
     batch_size = jobs * int(sweep.defaults.get("population", 1)) * (2 if protocol.sampler == "random" else 1)
+    confirm: dict[tuple, list[RunConfig]] = {}
     try:
         while True:
             batch, all_done = _claim_batch(search, batch_size, progress)
@@ -150,22 +153,45 @@ def run_protocol(
 
             def told(outcome: dict[str, Any], by_run=by_run) -> None:
                 pair, number, config = by_run[outcome["run_id"]]
-                search.tell(pair, number, config, outcome)
-                progress.update(outcome)
+                retry = search.tell(pair, number, config, outcome)
+                outcome["retried"] = retry is not None  # its next attempt's outcome counts instead
+                progress.write(retry) if retry else progress.update(outcome)
 
             try:
                 ran = execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
-                outcomes += [outcome for outcome in ran if not outcome.get("already_done")]
+                outcomes += [o for o in ran if not o.get("already_done") and not o.get("retried")]
             finally:
                 search.release()
         confirm = _confirmation_runs(search, progress)
         _write_state(search, confirm)
-        configs = [c for group in confirm.values() for c in group]
+        configs = damaged + [c for group in confirm.values() for c in group]
         outcomes += _confirm(search, configs, jobs, executor, progress, poll_seconds)
+    except KeyboardInterrupt:
+        progress.close()
+        print(interrupted_summary(search, confirm), file=sys.stderr, flush=True)
+        raise KeyboardInterrupt from None
     finally:
         progress.close()
     write_trials(sweep_dir, rundir.read_json(sweep_dir / STATE))
     return outcomes
+
+
+def interrupted_summary(search: Studies, confirm: dict[tuple, list[RunConfig]]) -> str:
+    """What a Ctrl-C of a protocol left: per dataset × divergence, the trials finished and pending
+    (and the confirmation runs, once chosen), and how to resume."""
+    lines = [f"protocol {search.sweep.name} interrupted; finished trials and runs are kept:"]
+    for pair in search.pairs:
+        finished = sum(t.state.is_finished() for t in search.in_budget(pair))
+        line = (f"  {pair[0]} × {pair[1]}: {finished} of {search.protocol.total_trials} trials finished, "
+                f"{search.protocol.total_trials - finished} pending")
+        if pair in confirm:
+            done = sum(rundir.is_done(rundir.run_path(search.sweep_dir, c.run_id)) for c in confirm[pair])
+            line += f"; {done} of {len(confirm[pair])} confirmation runs done"
+        lines.append(line)
+    lines.append(f"The same command resumes it (unfinished runs continue from their checkpoints in "
+                 f"{search.sweep_dir / 'runs'}): python -m fgan_bench sweep {search.sweep.path} "
+                 f"--out {search.sweep_dir.parent}")
+    return "\n".join(lines)
 
 
 def _claim_batch(search: Studies, batch_size: int, progress) -> tuple[list, bool]:

@@ -160,14 +160,14 @@ def _search_settings(search: dict[str, Any], fail) -> tuple[int, str, int, str |
         if key not in SEARCH_KEYS:
             raise fail(f"unknown key '{key}' in [search]; known: {', '.join(SEARCH_KEYS)}", "search", key)
     trials = search.get("trials")
-    if not isinstance(trials, int) or trials < 1:
+    if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise fail("[search] trials must be a positive integer (the budget per dataset × divergence)",
                    "search", "trials")
     sampler = search.get("sampler", "random")
     if sampler not in SAMPLERS:
         raise fail(f"[search] sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}", "search", "sampler")
     seed = search.get("seed", 0)
-    if not isinstance(seed, int):
+    if not isinstance(seed, int) or isinstance(seed, bool):
         raise fail("[search] seed must be an integer", "search", "seed")
     storage = search.get("storage")
     if storage is not None and not isinstance(storage, str):
@@ -177,7 +177,7 @@ def _search_settings(search: dict[str, Any], fail) -> tuple[int, str, int, str |
 
 def _check_replicates(protocol: Protocol, fail) -> None:
     """A positive count, and no seed used by two replicates (their seeds are shifted by c + 1)."""
-    if not isinstance(protocol.replicates, int) or protocol.replicates < 1:
+    if not isinstance(protocol.replicates, int) or isinstance(protocol.replicates, bool) or protocol.replicates < 1:
         raise fail("[search] replicates must be a positive integer (independent searches per dataset × divergence)",
                    "search", "replicates")
     used = [s for r in range(protocol.replicates)

@@ -17,6 +17,7 @@ import dataclasses
 import enum
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ class Studies:
 
     def __init__(self, sweep: Sweep, protocol: Protocol, sweep_dir: Path, storage: str, pairs):
         from fgan_bench.metrics import metric_direction
-        from fgan_bench.pruning import make_pruner, open_storage
+        from fgan_bench.pruning import make_pruner, open_storage, storage_error
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sweep, self.protocol, self.sweep_dir, self.storage = sweep, protocol, sweep_dir, storage
@@ -102,14 +103,17 @@ class Studies:
             direction = metric_direction(metric)
             if direction is None:
                 raise FganBenchError(f"[search] metric {metric!r} is not a metric output (see `list metrics`)")
-            self.studies[dataset, divergence] = optuna.create_study(
-                study_name=name,
-                storage=self._storage,
-                direction="minimize" if direction == "lower" else "maximize",
-                load_if_exists=True,
-                pruner=make_pruner(protocol.pruning),
-                sampler=TrialSeededSampler(protocol.sampler, f"{protocol.seed}/{name}"),
-            )
+            try:
+                self.studies[dataset, divergence] = optuna.create_study(
+                    study_name=name,
+                    storage=self._storage,
+                    direction="minimize" if direction == "lower" else "maximize",
+                    load_if_exists=True,
+                    pruner=make_pruner(protocol.pruning),
+                    sampler=TrialSeededSampler(protocol.sampler, f"{protocol.seed}/{name}"),
+                )
+            except Exception as error:  # noqa: BLE001 - a journal line damaged: shows once the study writes
+                raise storage_error(storage, error) from None
         self.searched = [p for p in protocol.space if p.kind != "same_as"]
         self.claims: dict[str, rundir.Claim] = {}  # run id -> this process's hold on a queued run
 
@@ -205,7 +209,7 @@ class Studies:
 
     def prepare(self, pair, number: int, config: RunConfig) -> None:
         """Writes ``trial.json`` for the run (its study, number and pruning)."""
-        from fgan_bench.pruning import TRIAL_FILE
+        from fgan_bench.pruning import TRIAL_FILE, storage_record
 
         directory = self.sweep_dir / "runs" / config.run_id
         directory.mkdir(parents=True, exist_ok=True)
@@ -214,11 +218,16 @@ class Studies:
             pruning["metric"] = pruning["metric"] or self.protocol.metric_for(pair[0])
         rundir.write_json_atomically(
             directory / TRIAL_FILE,
-            {"storage": self.storage, "study": study_name(self.sweep.name, *pair), "trial": number, "pruning": pruning},
+            {"storage": storage_record(self.storage, self.sweep_dir), "study": study_name(self.sweep.name, *pair),
+             "trial": number, "pruning": pruning},
         )
 
-    def tell(self, pair, number: int, config: RunConfig, outcome: dict[str, Any]) -> None:
-        """Tells the study how the trial's run ended: its score, pruned, or failed."""
+    def tell(self, pair, number: int, config: RunConfig, outcome: dict[str, Any]) -> str | None:
+        """Tells the study how the trial's run ended: its score, pruned, or failed.
+
+        A run lost to an I/O fault is not told (see :func:`io_retry`): the trial stays
+        ``RUNNING``, is claimed again and uses no budget. Returns the line saying so, else None.
+        """
         study = self.studies[pair]
         result = rundir.read_result(rundir.run_path(self.sweep_dir, config.run_id)) or {}
         status = result.get("status", outcome.get("status", "failed"))
@@ -228,10 +237,53 @@ class Studies:
                 study.tell(number, state=_state("PRUNED"), skip_if_finished=True)
             elif status in ("completed", "diverged") and value is not None and not math.isnan(value):
                 study.tell(number, float(value), skip_if_finished=True)
+            elif not result and (retry := io_retry(study, pair, number, outcome)) is not None:
+                return retry
             else:
                 study.tell(number, state=_state("FAIL"), skip_if_finished=True)
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
             pass  # another process told it first
+        return None
+
+    def damaged_runs(self) -> list[RunConfig]:
+        """The runs of finished search trials whose ``result.json`` is damaged (the study keeps the
+        value it was told; the run is trained again from its checkpoint, as a plain sweep redoes it)."""
+        damaged = []
+        for pair in self.pairs:
+            for trial in self.in_budget(pair):
+                if trial.state.is_finished() and trial.params:
+                    config = self.trial_run(pair, trial)
+                    problem = rundir.result_problem(rundir.run_path(self.sweep_dir, config.run_id))
+                    if problem is not None:
+                        print(f"{pair[0]} × {pair[1]} trial {trial.number}: {problem}; training it again", flush=True)
+                        damaged.append(config)
+        return damaged
+
+
+#: Times a trial lost to an I/O fault (disk full, an unwritable or unreadable file) is run again
+#: before it counts as failed.
+IO_RETRIES = 2
+#: What a run's one-line failure reason says when an I/O fault lost it.
+IO_FAULT = re.compile(r"disk full|no space left|cannot write|\bOSError\b|\bIOError\b|\[Errno \d+\]|"
+                      r"input/output error", re.IGNORECASE)
+
+
+def io_retry(study, pair, number: int, outcome: dict[str, Any]) -> str | None:
+    """For a trial whose run an I/O fault lost: the line saying it runs again (the trial is left
+    ``RUNNING`` for :meth:`Studies.claim` to take over, using no budget), or None — not an I/O
+    fault, or already retried :data:`IO_RETRIES` times (then its reason says so)."""
+    reason = outcome.get("reason") or ""
+    if outcome.get("status") != "failed" or not IO_FAULT.search(reason):
+        return None
+    storage = study._storage
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    retries = storage.get_trial(trial_id).user_attrs.get("io_retries", 0)
+    if retries >= IO_RETRIES:
+        storage.set_trial_user_attr(trial_id, "reason", f"{reason} (lost to an I/O fault {retries + 1} times)")
+        return None
+    storage.set_trial_user_attr(trial_id, "io_retries", retries + 1)
+    return (f"{pair[0]} × {pair[1]} trial {number} lost to an I/O fault ({reason}); running it again "
+            f"(retry {retries + 1} of {IO_RETRIES}; no budget used)")
 
 
 def _age_seconds(trial) -> float:

@@ -73,6 +73,11 @@ def run_sweep(
     from fgan_bench.sweeps.protocol import load_protocol, run_protocol
 
     protocol = load_protocol(sweep)
+    if protocol is not None:  # every name, metric and bound, before a dry run lists it or any trial starts
+        from fgan_bench.sweeps.protocol_checks import check_protocol
+        from fgan_bench.sweeps.protocol_spec import select_pairs
+
+        check_protocol(sweep, protocol, select_pairs(sweep, patterns))
     if protocol is not None and dry_run:
         from fgan_bench.sweeps.protocol import describe_protocol
 

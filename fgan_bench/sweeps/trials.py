@@ -19,11 +19,11 @@ def trials_table(sweep_dir: str | Path, state: dict[str, Any]):
     value (a pruned trial's last intermediate value), pruned step, run id and parameters."""
     import pandas as pd
 
-    from fgan_bench.pruning import protocol_studies
+    from fgan_bench.pruning import open_protocol_storage, protocol_studies
 
     protocol = state["protocol"]
     rows = []
-    for dataset, divergence, study in protocol_studies(protocol):
+    for dataset, divergence, study in protocol_studies(protocol, open_protocol_storage(protocol, sweep_dir)):
         for trial in study.get_trials(deepcopy=False):
             if trial.number >= protocol["trials"] * protocol.get("replicates", 1):
                 continue

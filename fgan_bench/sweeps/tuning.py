@@ -51,21 +51,22 @@ def tuning_section(sweep_dir: Path, state: dict[str, Any], results) -> dict[str,
     command that opens a journal storage in optuna-dashboard."""
     journal = Path(sweep_dir) / "study.journal"
     hint = f"optuna-dashboard {journal}" if journal.exists() else ""
-    return {"tuning": study_summaries(state, results), "storage_hint": hint}
+    return {"tuning": study_summaries(state, results, sweep_dir), "storage_hint": hint}
 
 
-def study_summaries(state: dict[str, Any], results) -> list[StudySummary]:
+def study_summaries(state: dict[str, Any], results, sweep_dir: Path | None = None) -> list[StudySummary]:
     """One :class:`StudySummary` per study with a completed trial; empty for a plain sweep or
-    a storage out of reach. ``results``: the sweep's ``results.csv`` table (for the phases)."""
+    a storage out of reach. ``results``: the sweep's ``results.csv`` table (for the phases);
+    ``sweep_dir``: where the sweep folder is now (its journal is stored relative to it)."""
     if "protocol" not in state:
         return []
     import optuna
 
-    from fgan_bench.pruning import open_storage, protocol_studies
+    from fgan_bench.pruning import open_protocol_storage, protocol_studies
 
     protocol = state["protocol"]
     try:
-        storage = open_storage(protocol["storage"])
+        storage = open_protocol_storage(protocol, sweep_dir)
     except Exception:  # noqa: BLE001 - a moved folder or an unreachable database: no section, the rest stands
         return []
     summaries = []
