@@ -79,3 +79,13 @@ def test_across_datasets_orders_by_iqm_and_says_when_it_cannot_separate():
                          for n in ("kl", "gan") for _ in range(5)])
     assert len(across_datasets(same, lambda dataset: "lower").inseparable_from_best()) == 2
     assert across_datasets(same[same["dataset"] == "a"], lambda dataset: "lower") is None  # one dataset: no view
+
+
+def test_the_report_sentence_names_a_shared_best_iqm_and_missing_intervals():
+    from fgan_bench.sweeps.across import separation_sentence
+
+    tied = pd.DataFrame([{"dataset": d, "divergence": n, "value": v} for d, n, v in
+                         (("a", "kl", 0.1), ("a", "gan", 0.2), ("b", "kl", 0.2), ("b", "gan", 0.1))])
+    sentence = separation_sentence(across_datasets(tied, lambda dataset: "lower"), "search replicate")
+    assert sentence.startswith("No intervals: they need 3 search replicates")
+    assert "kl, gan share the best IQM" in sentence

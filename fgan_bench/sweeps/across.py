@@ -34,8 +34,10 @@ def separation_sentence(view: AcrossDatasets, unit: str) -> str:
     """Whether the IQM intervals separate the best divergence from the others, in one sentence."""
     best = view.iqm[0].divergence
     if not view.has_intervals:
+        leaders = [e.divergence for e in view.iqm if e.value == view.iqm[0].value]
+        named = f"{best} has the best IQM" if len(leaders) == 1 else f"{', '.join(leaders)} share the best IQM"
         return (f"No intervals: they need {MIN_VALUES} {unit}s per dataset and divergence; "
-                f"{best} has the best IQM, which may not survive a rerun.")
+                f"{named}, which may not survive a rerun.")
     tied = view.inseparable_from_best()
     if len(tied) == 1:
         return f"{best} has the best IQM and its interval overlaps no other divergence's."
