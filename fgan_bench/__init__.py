@@ -19,6 +19,7 @@ Public API::
     fgan_bench.get_baseline("wgan_gp")                  # non-f baselines: WGAN-GP, hinge, LSGAN
     fgan_bench.register_baseline(fgan_bench.Baseline(...))   # checked first
     fgan_bench.verdicts.decide(scores, "lower")         # verdicts, intervals and P(best) of a comparison
+    fgan_bench.aggregate.across_datasets(scores, direction_of)   # IQM and P(improvement) across datasets
 
 The package is lazy, as Keras and SciPy are: each public name is imported from its module on
 first use (module-level ``__getattr__``, PEP 562), so ``python -m fgan_bench list ...`` and
@@ -115,6 +116,7 @@ __all__ = [
     "UnknownNameError",
     "ValidationReport",
     "__version__",
+    "aggregate",
     "balanced_subset",
     "classifier_critic",
     "conditional_generator",
@@ -152,7 +154,7 @@ __all__ = [
 
 
 #: Public submodules, imported on first use too.
-_SUBMODULES = ("losses", "objectives", "stats", "verdicts")
+_SUBMODULES = ("aggregate", "losses", "objectives", "stats", "verdicts")
 
 
 def __getattr__(name: str) -> Any:

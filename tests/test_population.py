@@ -75,9 +75,9 @@ def _assert_members_equal_single_runs(configs, steps=50):
 
 
 def test_mlp_population_members_equal_their_single_runs():
-    base = RunConfig(divergence="gan", dataset="ring8", model="mlp", width=32, depth=2, batch_size=64, steps=50,
+    base = RunConfig(divergence="gan", dataset="ring8", model="mlp", width=32, depth=2, batch_size=64, steps=30,
                      jit=True)
-    _assert_members_equal_single_runs(_configs(base))
+    _assert_members_equal_single_runs(_configs(base), steps=30)
 
 
 def test_alternating_members_with_different_critic_steps_equal_their_single_runs():
@@ -87,11 +87,11 @@ def test_alternating_members_with_different_critic_steps_equal_their_single_runs
     _assert_members_equal_single_runs(_configs(base, members), steps=30)
 
 
-@pytest.mark.slow  # five DCGAN trainings of 50 steps
+@pytest.mark.slow  # five DCGAN trainings of 20 steps
 def test_dcgan_population_members_equal_their_single_runs():
-    base = RunConfig(divergence="gan", dataset="digits", model="dcgan", filters=8, batch_size=16, steps=50,
+    base = RunConfig(divergence="gan", dataset="digits", model="dcgan", filters=8, batch_size=16, steps=20,
                      latent_dim=16, jit=True)
-    _assert_members_equal_single_runs(_configs(base))
+    _assert_members_equal_single_runs(_configs(base), steps=20)
 
 
 SMALL_RUN = dict(divergence="gan", dataset="ring8", model="mlp", width=16, depth=1, batch_size=32, steps=60,

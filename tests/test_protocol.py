@@ -168,6 +168,32 @@ def test_protocol_report_answers_first(finished_protocol):
     assert (answer_table["verdict"] == "no verdict").all() and (answer_table["seeds"] == 2).all()
 
 
+
+def test_protocol_report_shows_the_across_dataset_iqm_and_probability_of_improvement(finished_protocol):
+    import html as html_module
+
+    from fgan_bench.aggregate import normalise
+
+    sweep_dir = finished_protocol[0]
+    html = html_module.unescape((sweep_dir / "report.html").read_text())
+    section = html[html.index('id="across-datasets"'):html.index('id="dataset-ring8"')]
+    assert "Across datasets: IQM and probability of improvement" in section and 'href="aggregate.csv"' in section
+    assert html.index('id="critical-difference"') < html.index('id="across-datasets"')
+    # One search replicate per divergence and dataset: point estimates, no interval, and the report says why.
+    assert "No intervals: they need 3 search replicates per dataset and divergence" in section
+    table = pd.read_csv(sweep_dir / "aggregate.csv")
+    answer = pd.read_csv(sweep_dir / "answer.csv")
+    normalised = pd.concat([group.assign(score=normalise(group["mean"].to_numpy(), "lower"))
+                            for _, group in answer.groupby("dataset")])
+    expected = normalised.groupby("divergence")["score"].mean()  # IQM of 2 values = their mean
+    iqm = table[table["statistic"] == "iqm"].set_index("divergence")["value"]
+    assert iqm.to_dict() == pytest.approx(expected.to_dict()) and table["ci_low"].isna().all()
+    (improvement,) = table[table["statistic"] == "probability_of_improvement"].itertuples()
+    wins = normalised.pivot(index="dataset", columns="divergence", values="score")
+    x, y = wins[improvement.divergence], wins[improvement.versus]
+    assert improvement.value == pytest.approx(((x > y) + 0.5 * (x == y)).mean())
+    assert f"{improvement.divergence}</td><td>{improvement.versus}" in section
+
 @pytest.mark.slow
 def test_the_smoke_protocol_with_another_master_seed_gives_no_contradiction_and_no_verdict_from_2_seeds(
         finished_protocol, tmp_path):

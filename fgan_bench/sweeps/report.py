@@ -25,6 +25,7 @@ from fgan_bench import rundir, stats
 from fgan_bench.metrics import metric_direction
 from fgan_bench.metrics.main_metric import main_metric
 from fgan_bench.sweeps import report_figures as figures
+from fgan_bench.sweeps.across import AGGREGATE, across_section
 from fgan_bench.sweeps.answer import answers, rank_separation
 from fgan_bench.sweeps.answer import run_label as _label
 from fgan_bench.sweeps.report_text import answer_sentence, budget_sentences, format_interval, format_value
@@ -183,9 +184,10 @@ def write_report(sweep_dir: str | Path) -> Path:
         distribution = figures.distribution_figure(scores, metrics, "main metric, every seed")
     curve_runs = set(evaluated["run_id"]) if protocol else None
     cd_figure, cd_result = figures.cd_figure(summary, metrics, varying)
+    across = across_section(sweep_dir, finished, varying, metrics, replicate_of_seed)
     counts = runs["status"].value_counts().to_dict() if not runs.empty else {}
     csv_files = [name for name in ("answer.csv", "summary.csv", "results.csv", "history.csv", "trials.csv",
-                                   EXPECTED_MAX) if (sweep_dir / name).exists()]
+                                   EXPECTED_MAX, AGGREGATE) if (sweep_dir / name).exists()]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("fgan_bench", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"])
     )
@@ -219,6 +221,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         run_columns=run_columns,
         csv_files=csv_files,
         **tuning_section(sweep_dir, state, results),
+        **across,
         sweep_file=state["text"],
         environment=_environment(sweep_dir, results),
     )
