@@ -111,8 +111,8 @@ def run(
         overwrite: start afresh even if the run directory holds a run.
         progress: show a progress bar.
         announce: print the run's one-line header first.
-        callbacks: extra Keras callbacks (e.g. ``keras.callbacks.TensorBoard``, a protocol
-            trial's pruning), run after the run's own (so a checkpoint of an epoch is written
+        callbacks: extra Keras callbacks (e.g. ``keras.callbacks.TensorBoard``, a sweep's
+            pruning of a trial), run after the run's own (so a checkpoint of an epoch is written
             before they see it). One that stops training and sets ``pruned_at`` (with a
             ``record``) ends the run as ``pruned``.
         directory: the run directory itself, instead of ``<out>/runs/<run-id>/`` (``run
