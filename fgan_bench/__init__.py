@@ -84,6 +84,10 @@ _EXPORTS = {
     "register_stacked_layer": "fgan_bench.population",
     "run_population": "fgan_bench.population",
     "run": "fgan_bench.runner",
+    "ResolvedRun": "fgan_bench.resolved",
+    "RunResult": "fgan_bench.run_records",
+    "Outcome": "fgan_bench.run_records",
+    "RunDirectory": "fgan_bench.rundir",
     "FGAN": "fgan_bench.trainer",
     "ConditionalFGAN": "fgan_bench.conditional",
     "SemiSupervisedFGAN": "fgan_bench.semisupervised",
@@ -107,10 +111,14 @@ __all__ = [
     "InvalidDivergenceError",
     "Metric",
     "Model",
+    "Outcome",
     "PluginError",
     "PopulationTrainer",
     "RegistrationError",
+    "ResolvedRun",
     "RunConfig",
+    "RunDirectory",
+    "RunResult",
     "SemiSupervisedFGAN",
     "SpecError",
     "UnknownNameError",
@@ -204,6 +212,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from fgan_bench.models.conditional import classifier_critic, conditional_generator, projection_critic
     from fgan_bench.plugins import load_plugins
     from fgan_bench.population import PopulationTrainer, register_stacked_layer, run_population
+    from fgan_bench.resolved import ResolvedRun
+    from fgan_bench.run_records import Outcome, RunResult
+    from fgan_bench.rundir import RunDirectory
     from fgan_bench.runner import run
     from fgan_bench.semisupervised import SemiSupervisedFGAN
     from fgan_bench.trainer import FGAN

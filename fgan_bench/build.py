@@ -7,19 +7,22 @@ It sits above the trainers it chooses from (:mod:`fgan_bench.trainer`, :mod:`fga
 
 from __future__ import annotations
 
-from fgan_bench import objectives
 from fgan_bench.conditional import ConditionalFGAN
+from fgan_bench.models import build_models
+from fgan_bench.resolved import resolve
 from fgan_bench.semisupervised import SemiSupervisedFGAN
 from fgan_bench.trainer import FGAN, make_optimizer
 
 
-def build_trainer(config, strategy, dataset=None) -> FGAN:
-    """The compiled :class:`FGAN` for a resolved config and its dataset, inside ``strategy``."""
-    from fgan_bench.datasets import get_dataset
-    from fgan_bench.divergences import get_divergence
-    from fgan_bench.models import build_models
+def build_trainer(run, strategy, dataset=None) -> FGAN:
+    """The compiled :class:`FGAN` for a run, inside ``strategy``.
 
-    dataset = get_dataset(config.dataset) if dataset is None else dataset
+    ``run`` is a :class:`~fgan_bench.resolved.ResolvedRun` (its dataset and divergences are
+    used as they are) or a :class:`~fgan_bench.config.RunConfig`, resolved here (``dataset``:
+    a dataset built already, used instead of the config's).
+    """
+    run = resolve(run)
+    config, dataset = run.config, run.dataset if dataset is None else dataset
     jit_everything = config.jit and strategy.num_replicas_in_sync == 1
     with strategy.scope():
         generator, critic = build_models(
@@ -34,11 +37,9 @@ def build_trainer(config, strategy, dataset=None) -> FGAN:
         gan = trainer_class(
             generator,
             critic,
-            objectives.resolve(config.divergence),
+            run.divergence,
             objective=config.objective,
-            generator_divergence=None
-            if config.generator_divergence is None
-            else get_divergence(config.generator_divergence),
+            generator_divergence=run.generator_divergence,
             schedule=config.schedule,
             critic_steps=config.critic_steps,
             jit_gradients=config.jit and not jit_everything,

@@ -185,13 +185,13 @@ def _stored_config(path: str | Path):
     from fgan_bench.config import RunConfig
 
     path = Path(path)
-    return rundir.read_config(path) if path.is_dir() else RunConfig.from_dict(rundir.read_json(path))
+    return rundir.RunDirectory(path).read_config() if path.is_dir() else RunConfig.from_dict(rundir.read_json(path))
 
 
 def _run(args: argparse.Namespace) -> int:
     from fgan_bench.config import OPTIONS, RunConfig
     from fgan_bench.run_status import explain
-    from fgan_bench.runner import check_samples, run, run_directory
+    from fgan_bench.runner import run, run_directory
 
     given = {name: getattr(args, name) for name in OPTIONS if hasattr(args, name)}
     directory = None
@@ -232,15 +232,15 @@ def _run(args: argparse.Namespace) -> int:
             )
         config = RunConfig.from_dict(values)
         out = args.out or "reports"
-    resolved, dataset = config.resolved_with_dataset()  # bad options fail here, before TensorFlow starts
-    check_samples(resolved, dataset)
-    directory = directory or run_directory(resolved, out)
+    resolved = config.resolve()  # bad options fail here, before TensorFlow starts; resolved once
+    resolved.skipped_metrics  # noqa: B018 - a run no metric can evaluate is refused here too
+    directory = directory or run_directory(resolved.config, out)
     import_tensorflow_quietly()
-    result = run(config, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
+    result = run(resolved, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
                  announce=True, directory=directory)
     if result.get("already_done"):
         print(f"already done: {directory / 'result.json'} (pass --overwrite to train again)")
-    quality = _summary(result.get("quality", {}), resolved.divergence)
+    quality = _summary(result.get("quality", {}), resolved.config.divergence)
     estimate = result.get("final_metrics", {}).get("divergence_estimate")
     for warning in result.get("warnings", ()):
         print(f"warning: {warning}")
@@ -272,7 +272,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         for name in names:
             get_metric(name)  # a mistyped name first, with the closest known ones
-        config = rundir.read_config(args.run_dir)
+        config = rundir.RunDirectory(args.run_dir).read_config()
         plugins.load_plugins(config.plugins)
         # Unknown metrics, and metrics that do not apply to the run's data, fail here, before TensorFlow starts.
         check_metric_names(names, config.dataset)

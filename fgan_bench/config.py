@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fgan_bench import distribute, losses, objectives
 from fgan_bench.baselines import is_baseline
@@ -28,6 +28,9 @@ from fgan_bench.divergences import get_divergence
 from fgan_bench.errors import ConfigError, FganBenchError
 from fgan_bench.models.base import MODEL_OPTIONS
 from fgan_bench.plugins import content_fingerprint
+
+if TYPE_CHECKING:
+    from fgan_bench.resolved import ResolvedRun
 
 #: Defaults by data kind, used where neither the user, the model nor the dataset chose. The
 #: vector defaults are one setting for every divergence, chosen on ring8 (see the README's table).
@@ -240,11 +243,19 @@ class RunConfig:
 
     def resolved(self) -> RunConfig:
         """Validates the options and fills every ``None``; raises a one-line ConfigError."""
-        return self.resolved_with_dataset()[0]
+        return self.resolve().config
 
     def resolved_with_dataset(self) -> tuple[RunConfig, Dataset]:
-        """:meth:`resolved`, and the :class:`Dataset` it resolved (built once, to be passed down)."""
+        """:meth:`resolved`, and the :class:`Dataset` it resolved."""
+        run = self.resolve()
+        return run.config, run.dataset
+
+    def resolve(self) -> ResolvedRun:
+        """The run resolved once: these options validated with every ``None`` filled, and the
+        dataset, divergence, generator divergence and model they name, built once to be handed
+        down (:class:`~fgan_bench.resolved.ResolvedRun`); raises a one-line ConfigError."""
         from fgan_bench.models import get_model
+        from fgan_bench.resolved import ResolvedRun
 
         self.check_types()
         divergence, generator_divergence = self._resolved_losses()
@@ -295,7 +306,7 @@ class RunConfig:
             **values,
         )
         config.check()
-        return config, dataset
+        return ResolvedRun(config, dataset, divergence, generator_divergence, model)
 
     def _resolved_losses(self):
         """The divergence or baseline, and the generator's divergence, after checking they go together."""

@@ -9,6 +9,7 @@ generator, its exact density.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import tensorflow as tf
 
 from fgan_bench import rundir
 from fgan_bench.errors import FganBenchError
+from fgan_bench.rundir import RunDirectory
 
 #: Offset of the evaluation noise seed from the run's seed (training never uses it).
 NOISE_SEED_OFFSET = 2_000_000_007 % 2**31
@@ -86,6 +88,17 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         logs.update(evaluate_generator(self.model, self.dataset, self.last_samples, seed=self.seed, skipped=skipped))
 
 
+def sample_evaluator(dataset, num_samples: int, seed: int):
+    """``evaluate(gan, metric_names)``: the named metrics of ``num_samples`` fresh samples of the
+    generator (what a protocol trial's pruning callback reports, :mod:`fgan_bench.pruning`)."""
+
+    def evaluate(gan, metrics):
+        samples = generate(gan, num_samples, seed)
+        return evaluate_generator(gan, dataset, samples, seed=seed, metrics=metrics)
+
+    return evaluate
+
+
 def evaluate_run(
     directory: str | Path, *, metrics=None, num_samples: int | None = None, cache_dir=None
 ) -> dict[str, Any]:
@@ -98,16 +111,17 @@ def evaluate_run(
     from fgan_bench.distribute import make_strategy
     from fgan_bench.plugins import load_plugins
 
-    directory = Path(directory)
-    if not (directory / rundir.CONFIG).is_file() or not (directory / rundir.CHECKPOINT).is_file():
+    run_directory = RunDirectory(directory)
+    if not run_directory.config.is_file() or not run_directory.checkpoint.is_file():
         raise FganBenchError(
             f"{directory} is not a run directory with a checkpoint ({rundir.CONFIG} and {rundir.CHECKPOINT})"
         )
-    config = rundir.read_config(directory)
-    load_plugins(config.plugins)
-    config, dataset = config.resolved_with_dataset()
-    gan = build_trainer(config, make_strategy("default"), dataset)
-    rundir.load_checkpoint(gan, directory / rundir.CHECKPOINT)
+    stored = run_directory.read_config()
+    load_plugins(stored.plugins)
+    run = stored.resolve()
+    config, dataset = run.config, run.dataset
+    gan = build_trainer(run, make_strategy("default"))
+    run_directory.load_checkpoint(gan)
     count = num_samples or config.num_samples
     samples = generate(gan, count, config.seed)
     timings: dict[str, float] = {}
@@ -125,9 +139,8 @@ def evaluate_run(
         "seconds_per_metric": timings,
         "skipped": skipped,
     }
-    rundir.write_json_atomically(directory / rundir.EVALUATION, evaluation)
-    result = rundir.read_result(directory)
+    rundir.write_json_atomically(run_directory.evaluation, evaluation)
+    result = run_directory.read_result()
     if result is not None:
-        result["quality"] = {**result.get("quality", {}), **values}
-        rundir.write_json_atomically(directory / rundir.RESULT, result)
+        run_directory.write_result(dataclasses.replace(result, quality={**(result.quality or {}), **values}))
     return evaluation

@@ -35,13 +35,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import os
 import socket
 import sys
+import tarfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,7 @@ from fgan_bench.atomic_io import (  # noqa: F401 - the run directory's writers a
     write_json_atomically,
 )
 from fgan_bench.errors import FganBenchError
+from fgan_bench.run_records import RunResult
 
 CONFIG = "config.json"
 METRICS = "metrics.csv"
@@ -115,24 +118,25 @@ def result_problem(directory: str | os.PathLike) -> str | None:
     return _load_result(directory)[1]
 
 
-def read_result(directory: str | os.PathLike) -> dict[str, Any] | None:
+def read_result(directory: str | os.PathLike) -> RunResult | None:
     """The run's ``result.json``, or ``None`` while it is not done — or when it is corrupt
     (see :func:`result_problem`): a damaged result is never taken for a finished run."""
     return _load_result(directory)[0]
 
 
-def _load_result(directory: str | os.PathLike) -> tuple[dict[str, Any] | None, str | None]:
+def _load_result(directory: str | os.PathLike) -> tuple[RunResult | None, str | None]:
     """``(result, None)``, ``(None, why it is corrupt)``, or ``(None, None)`` when there is none; one read."""
     path = Path(directory) / RESULT
     if not path.exists():
         return None, None
     try:
-        result = json.loads(path.read_text())
+        values = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         return None, f"{path} is corrupt ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-    if not isinstance(result, dict) or not isinstance(result.get("status"), str):
+    try:
+        return RunResult.from_json(values), None
+    except (TypeError, ValueError):
         return None, f"{path} is corrupt (no status)"
-    return result, None
 
 
 def read_failure(directory: str | os.PathLike) -> str | None:
@@ -307,3 +311,135 @@ def clear_products(directory: str | os.PathLike) -> None:
     """Removes what a run wrote (for ``--overwrite``)."""
     for name in PRODUCTS:
         (Path(directory) / name).unlink(missing_ok=True)
+
+
+def record_failure(directory: str | os.PathLike, run_id: str, reason: str, **details) -> None:
+    """``failure.json``; when even that cannot be written (disk full), the sweep's outcome still says why."""
+    try:
+        write_json_atomically(Path(directory) / FAILURE, {"run_id": run_id, "reason": reason, **details})
+    except FganBenchError:
+        pass
+
+
+class RunDirectory:
+    """One run's folder (``<out>/runs/<run-id>/``): its files' paths, and reading, writing,
+    locking and claiming it — the one implementation the runner, the evaluation, the CLI and
+    both sweep executors use.
+
+    >>> run = RunDirectory("reports/runs/ring8-kl-s0-0123abcd")
+    >>> run.result.name, run.checkpoint.name
+    ('result.json', 'checkpoint.weights.h5')
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @classmethod
+    def of(cls, out: str | os.PathLike, run_id: str) -> RunDirectory:
+        """The run directory of ``run_id`` under the output root ``out``."""
+        return cls(run_path(out, run_id))
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({str(self.path)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    config = property(lambda self: self.path / CONFIG, doc="``config.json``")
+    result = property(lambda self: self.path / RESULT, doc="``result.json``")
+    metrics = property(lambda self: self.path / METRICS, doc="``metrics.csv``")
+    checkpoint = property(lambda self: self.path / CHECKPOINT, doc="``checkpoint.weights.h5``")
+    samples = property(lambda self: self.path / SAMPLES, doc="``samples.npy``")
+    samples_figure = property(lambda self: self.path / SAMPLES_FIGURE, doc="``samples.png``")
+    evaluation = property(lambda self: self.path / EVALUATION, doc="``evaluation.json``")
+    failure = property(lambda self: self.path / FAILURE, doc="``failure.json``")
+    tensorboard = property(lambda self: self.path / TENSORBOARD, doc="``tensorboard/``")
+    lock_file = property(lambda self: self.path / LOCK, doc="``.lock``")
+
+    def make(self) -> RunDirectory:
+        make_directory(self.path)
+        return self
+
+    def read_config(self):
+        return read_config(self.path)
+
+    def write_config(self, config) -> None:
+        write_json_atomically(self.config, config.to_dict())
+
+    def read_result(self) -> RunResult | None:
+        """The :class:`RunResult`, or ``None`` when there is none or it is corrupt (:meth:`result_problem`)."""
+        return read_result(self.path)
+
+    def result_problem(self) -> str | None:
+        return result_problem(self.path)
+
+    def is_done(self) -> bool:
+        return self.read_result() is not None
+
+    def write_result(self, result: RunResult) -> None:
+        """``result.json``, atomically: the run is done once it is in place."""
+        write_json_atomically(self.result, result.to_json())
+
+    def read_history(self):
+        return read_history(self.path)
+
+    def read_failure(self) -> str | None:
+        return read_failure(self.path)
+
+    def record_failure(self, run_id: str, reason: str, **details) -> None:
+        record_failure(self.path, run_id, reason, **details)
+
+    def load_checkpoint(self, model) -> None:
+        load_checkpoint(model, self.checkpoint)
+
+    def lock(self, *, wait: bool):
+        """A ``with`` block holding the run lock (:func:`run_lock`)."""
+        return run_lock(self.path, wait=wait)
+
+    def hold(self, *, wait: bool) -> Hold | None:
+        """The run lock, held until :meth:`Hold.release` (:func:`hold_run_lock`)."""
+        return hold_run_lock(self.path, wait=wait)
+
+    def claim(self) -> Claim | None:
+        """A protocol driver's claim on the run it queued (:func:`try_claim`)."""
+        return try_claim(self.path)
+
+    def is_locked(self) -> bool:
+        return is_locked(self.path)
+
+    def holder(self) -> str | None:
+        return lock_holder(self.path)
+
+    def holder_pid(self) -> int | None:
+        return lock_holder_pid(self.path)
+
+    def clear_products(self) -> None:
+        clear_products(self.path)
+
+    def pack(self, names: Sequence[str] | None = None) -> bytes:
+        """A gzip'ed tar archive of the run's files ``names`` (default: all but hidden ones)."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for path in sorted(self.path.iterdir()):
+                if path.is_file() and not path.name.startswith(".") and (names is None or path.name in names):
+                    archive.add(path, arcname=path.name)
+        return buffer.getvalue()
+
+    def receive(self, files: dict[str, bytes] | bytes) -> list[str]:
+        """Writes files (name → bytes, or a :meth:`pack` archive) into the run, each atomically and
+        ``result.json`` last, so the run is done only once all the others are in place."""
+        if isinstance(files, bytes):
+            files = archive_files(files)
+        names = sorted(files, key=lambda name: name == RESULT)
+        for name in names:
+            write_bytes_atomically(self.path / name, files[name])
+        return names
+
+
+def archive_files(archive: bytes) -> dict[str, bytes]:
+    """The plain files of a :meth:`RunDirectory.pack` archive, in memory: name → bytes."""
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile() and "/" not in m.name}

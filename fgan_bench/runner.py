@@ -1,8 +1,9 @@
 """One training run, end to end: ``python -m fgan_bench run`` and :func:`run`.
 
-The run is resolved once (config, dataset, divergence, models) and the resolved objects are
-passed down to the trainer, the callbacks and the evaluation. What it writes, and how, is
-:mod:`fgan_bench.rundir`'s: ``config.json`` first, ``metrics.csv`` and an atomic checkpoint
+The run is resolved once (:class:`~fgan_bench.resolved.ResolvedRun`: config, dataset,
+divergence, models, skipped metrics) and the record is passed down to the trainer, the
+callbacks and the evaluation. What it writes, and how, is
+:class:`~fgan_bench.rundir.RunDirectory`'s: ``config.json`` first, ``metrics.csv`` and an atomic checkpoint
 every ``log_every`` steps, the samples, and ``result.json`` last — a run is done exactly when
 that file exists.
 
@@ -34,6 +35,10 @@ from fgan_bench.multiworker import (
     spans_processes,
     worker_role,
 )
+from fgan_bench.resolved import ResolvedRun, resolve
+from fgan_bench.run_records import RunResult
+from fgan_bench.run_status import judge
+from fgan_bench.rundir import RunDirectory
 
 
 def versions() -> dict[str, str]:
@@ -67,11 +72,11 @@ def run_directory(config: RunConfig, out: str | os.PathLike) -> Path:
     return rundir.run_path(out, config.run_id)
 
 
-def build_trainer(config: RunConfig, strategy, dataset=None):
-    """The compiled trainer for a resolved config (see :func:`fgan_bench.build.build_trainer`)."""
+def build_trainer(run: RunConfig | ResolvedRun, strategy, dataset=None):
+    """The compiled trainer for a run (see :func:`fgan_bench.build.build_trainer`)."""
     from fgan_bench.build import build_trainer as build
 
-    return build(config, strategy, dataset)
+    return build(run, strategy, dataset)
 
 
 def describe(config: RunConfig) -> str:
@@ -85,7 +90,7 @@ def describe(config: RunConfig) -> str:
 
 
 def run(
-    config: RunConfig,
+    config: RunConfig | ResolvedRun,
     out: str | os.PathLike = "reports",
     *,
     resume: bool = False,
@@ -95,18 +100,21 @@ def run(
     callbacks: tuple = (),
     directory: str | os.PathLike | None = None,
     wait: bool = False,
-) -> dict[str, Any]:
+) -> RunResult:
     """Trains one run and returns its result (also written to ``result.json``).
 
     Args:
-        config: the run's options; resolved (and validated) first.
+        config: the run's options, resolved (and validated) here — or the run resolved already
+            (:meth:`RunConfig.resolve <fgan_bench.config.RunConfig.resolve>`), used as it is.
         out: the output root; the run goes to ``<out>/runs/<run-id>/``.
         resume: continue from the run directory's checkpoint if there is one.
         overwrite: start afresh even if the run directory holds a run.
         progress: show a progress bar.
         announce: print the run's one-line header first.
-        callbacks: extra Keras callbacks (e.g. ``keras.callbacks.TensorBoard``), run after
-            the run's own (so a checkpoint of an epoch is written before they see it).
+        callbacks: extra Keras callbacks (e.g. ``keras.callbacks.TensorBoard``, a sweep's
+            pruning of a trial), run after the run's own (so a checkpoint of an epoch is written
+            before they see it). One that stops training and sets ``pruned_at`` (with a
+            ``record``) ends the run as ``pruned``.
         directory: the run directory itself, instead of ``<out>/runs/<run-id>/`` (``run
             --resume DIR``: the named directory, wherever it was moved or copied to).
         wait: if another process holds the run directory's lock, wait for it (sweep
@@ -116,65 +124,47 @@ def run(
         FganBenchError: bad options, metrics that cannot run on ``num_samples``, the run
             directory in use, a damaged checkpoint, disk full, out of memory; each one line.
     """
-    config, dataset = config.resolved_with_dataset()
-    skipped = check_samples(config, dataset)
-    if skipped:
+    resolved = resolve(config)
+    if skipped := resolved.skipped_metrics:
         listed = "; ".join(f"{name} {reason}" for name, reason in skipped.items())
         print(f"warning: metrics skipped for too few samples: {listed}", file=sys.stderr, flush=True)
     if announce:
-        print(describe(config), flush=True)
-    directory = Path(directory) if directory is not None else run_directory(config, out)
-    role = worker_role() if config.strategy == "multiworker" else WorkerRole()
+        print(describe(resolved.config), flush=True)
+    folder = RunDirectory(directory) if directory is not None else RunDirectory.of(out, resolved.run_id)
+    role = worker_role() if resolved.config.strategy == "multiworker" else WorkerRole()
     if not role.is_chief:  # only the chief writes (and locks) the run directory (see fgan_bench.multiworker)
-        result = rundir.read_result(directory)
+        result = folder.read_result()
         if result is not None and not overwrite:
-            result["already_done"] = True
-            return result
-        with scratch_run_directory(role, directory, Path(out), None if overwrite else rundir.CHECKPOINT) as scratch:
-            return _train(config, dataset, scratch, progress=progress, extra_callbacks=tuple(callbacks),
-                          skipped=skipped)
-    with opened_run_directory(config, directory, resume=resume, overwrite=overwrite, wait=wait) as done:
+            return result.found_done()
+        with scratch_run_directory(role, folder.path, Path(out), None if overwrite else rundir.CHECKPOINT) as scratch:
+            return _train(resolved, RunDirectory(scratch), progress=progress, extra_callbacks=tuple(callbacks))
+    with opened_run_directory(resolved.config, folder, resume=resume, overwrite=overwrite, wait=wait) as done:
         if done is not None:
             return done
-        return _train(config, dataset, directory, progress=progress, extra_callbacks=tuple(callbacks),
-                      skipped=skipped)
+        return _train(resolved, folder, progress=progress, extra_callbacks=tuple(callbacks))
 
 
 @contextlib.contextmanager
-def opened_run_directory(config: RunConfig, directory: Path, *, resume: bool, overwrite: bool, wait: bool):
+def opened_run_directory(config: RunConfig, directory: RunDirectory, *, resume: bool, overwrite: bool, wait: bool):
     """Holds the run directory's lock; yields its result if it is done (``None``: train it).
 
     An unfinished run's checkpoint is refused unless ``resume`` or ``overwrite``; ``config.json`` is
     written before training starts.
     """
-    rundir.make_directory(directory)
-    with rundir.run_lock(directory, wait=wait):
-        result = rundir.read_result(directory)
+    directory.make()
+    with directory.lock(wait=wait):
+        result = directory.read_result()
         if result is not None and not overwrite:
-            result["already_done"] = True
-            yield result
+            yield result.found_done()
             return
-        if (directory / rundir.CHECKPOINT).exists() and not (resume or overwrite):
-            raise FganBenchError(f"{directory} holds an unfinished run; pass --resume to continue it or --overwrite")
+        if directory.checkpoint.exists() and not (resume or overwrite):
+            raise FganBenchError(f"{directory.path} holds an unfinished run; pass --resume to continue it or "
+                                 f"--overwrite")
         if overwrite:
-            rundir.clear_products(directory)
-        (directory / rundir.FAILURE).unlink(missing_ok=True)
-        rundir.write_json_atomically(directory / rundir.CONFIG, config.to_dict())
+            directory.clear_products()
+        directory.failure.unlink(missing_ok=True)
+        directory.write_config(config)
         yield None
-
-
-def check_samples(config: RunConfig, dataset) -> dict[str, str]:
-    """Before training (and before TensorFlow starts): ``{metric: reason}`` for the metrics that
-    ``num_samples`` generated examples, or the data's rows, are too few for — skipped, and
-    recorded in ``result.json`` — or a one-line refusal when no metric could run at all."""
-    from fgan_bench.metrics import sample_shortfalls
-
-    short = sample_shortfalls(dataset, config.num_samples)
-    if short and len(short) == len(sample_shortfalls(dataset, 0)):  # with no sample, every metric is short
-        name, reason = next(iter(short.items()))
-        raise FganBenchError(f"no metric can evaluate this run: {name} {reason}; raise --num-samples "
-                             f"or give the data more rows")
-    return short
 
 
 @dataclasses.dataclass
@@ -191,82 +181,89 @@ class TrainingSession:
 
 
 def start_session(
-    config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple = ()
+    run: ResolvedRun, directory: RunDirectory, *, progress: bool, extra_callbacks: tuple = ()
 ) -> TrainingSession:
     """Builds the run's trainer, restores its checkpoint (metrics.csv cut back to it) and its callbacks."""
     import keras
 
-    from fgan_bench import callbacks as cb
     from fgan_bench.build import build_trainer
     from fgan_bench.distribute import make_strategy
-    from fgan_bench.evaluation import PeriodicEvaluation, evaluate_generator, generate
-    from fgan_bench.pruning import INTERMEDIATE_SAMPLES, trial_callbacks
-    from fgan_bench.trainer import LOGGED, steps_done
 
+    config = run.config
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    gan = build_trainer(config, strategy, dataset)
-    checkpoint = directory / rundir.CHECKPOINT
-    start_step, elapsed_before = 0, 0.0
-    if checkpoint.exists():
-        rundir.load_checkpoint(gan, checkpoint)
-        start_step = steps_done(gan)
-        previous = rundir.read_history(directory)
-        if previous is not None:
-            # Rows logged after the checkpoint (a kill between the two) are trained again.
-            previous = previous[previous["step"] <= start_step]
-            rundir.write_csv_atomically(previous, directory / rundir.METRICS)
-            elapsed_before = float(previous["wall_time_s"].iloc[-1]) if len(previous) else 0.0
-    else:
-        (directory / rundir.METRICS).unlink(missing_ok=True)
+    gan = build_trainer(run, strategy)
+    start_step, elapsed_before = _restore(gan, directory)
     check_same_start(strategy, start_step)
-    guard = cb.NonFiniteGuard()
-    callbacks = [cb.StepLogger(config.log_every, elapsed_before), guard]
+    session = TrainingSession(gan, strategy, start_step, elapsed_before, [], None)
+    _add_callbacks(session, run, directory, progress=progress)
+    session.callbacks.extend(extra_callbacks)
+    return session
+
+
+def _restore(gan, directory: RunDirectory) -> tuple[int, float]:
+    """Loads the run's checkpoint, if any, and cuts ``metrics.csv`` back to it; ``(start step, seconds trained)``."""
+    from fgan_bench.trainer import steps_done
+
+    if not directory.checkpoint.exists():
+        directory.metrics.unlink(missing_ok=True)
+        return 0, 0.0
+    directory.load_checkpoint(gan)
+    start_step = steps_done(gan)
+    previous = directory.read_history()
+    if previous is None:
+        return start_step, 0.0
+    # Rows logged after the checkpoint (a kill between the two) are trained again.
+    previous = previous[previous["step"] <= start_step]
+    rundir.write_csv_atomically(previous, directory.metrics)
+    return start_step, float(previous["wall_time_s"].iloc[-1]) if len(previous) else 0.0
+
+
+def _add_callbacks(session: TrainingSession, run: ResolvedRun, directory: RunDirectory, *, progress: bool) -> None:
+    """The run's own callbacks, in order: step log, NaN guard, periodic evaluation, CSV, checkpoint,
+    TensorBoard, progress bar."""
+    from fgan_bench import callbacks as cb
+    from fgan_bench.evaluation import PeriodicEvaluation
+    from fgan_bench.trainer import LOGGED
+
+    config, dataset = run.config, run.dataset
+    session.guard = cb.NonFiniteGuard()
+    session.callbacks += [cb.StepLogger(config.log_every, session.elapsed_before), session.guard]
     evaluation = None
     if config.eval_every:
         evaluation = PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed, config.log_every)
-        callbacks.append(evaluation)
-    callbacks += [cb.MetricsCSV(directory / rundir.METRICS, LOGGED), cb.AtomicCheckpoint(checkpoint, guard)]
-    board = None
+        session.callbacks.append(evaluation)
+    session.callbacks += [cb.MetricsCSV(directory.metrics, LOGGED),
+                          cb.AtomicCheckpoint(directory.checkpoint, session.guard)]
     if config.tensorboard:
-        board = cb.TensorBoardWriter(directory / rundir.TENSORBOARD, dataset, evaluation)
-        callbacks.append(board)
+        session.board = cb.TensorBoardWriter(directory.tensorboard, dataset, evaluation)
+        session.callbacks.append(session.board)
     if progress:
-        callbacks.append(cb.ProgressBar(config.steps, start_step))
-    callbacks.extend(extra_callbacks)
-
-    def evaluate_now(gan, metrics):
-        samples = generate(gan, INTERMEDIATE_SAMPLES, config.seed)
-        return evaluate_generator(gan, dataset, samples, seed=config.seed, metrics=metrics)
-
-    callbacks.extend(trial_callbacks(directory, config, evaluate_now))  # a protocol trial's pruning
-    return TrainingSession(gan, strategy, start_step, elapsed_before, callbacks, guard, board)
+        session.callbacks.append(cb.ProgressBar(config.steps, session.start_step))
 
 
-def session_batches(session: TrainingSession, config: RunConfig, dataset):
+def session_batches(session: TrainingSession, run: ResolvedRun):
     """The run's training data from the session's start step on, with the labels a conditional or
     semi-supervised run needs (:func:`fgan_bench.datasets.labels.labelled_training_batches`)."""
     from fgan_bench.datasets.labels import labelled_training_batches
 
-    gan = session.gan
-    return labelled_training_batches(dataset, batch_size=config.batch_size, real_slots=gan.real_slots,
+    gan, config = session.gan, run.config
+    return labelled_training_batches(run.dataset, batch_size=config.batch_size, real_slots=gan.real_slots,
                                      noise_slots=gan.noise_slots, latent_dim=gan.latent_dim, seed=config.seed,
                                      start_step=session.start_step, conditional=config.conditional,
                                      labelled=config.labelled)
 
 
-def _train(
-    config: RunConfig, dataset, directory: Path, *, progress: bool, extra_callbacks: tuple, skipped: dict[str, str]
-) -> dict[str, Any]:
-    session = start_session(config, dataset, directory, progress=progress, extra_callbacks=extra_callbacks)
-    gan = session.gan
-    data = session_batches(session, config, dataset)
+def _train(run: ResolvedRun, directory: RunDirectory, *, progress: bool, extra_callbacks: tuple) -> RunResult:
+    """Builds the session, trains it (``fit``, one epoch per ``log_every`` steps) and finishes it."""
+    session = start_session(run, directory, progress=progress, extra_callbacks=extra_callbacks)
+    config = run.config
     started = time.perf_counter()
     try:
-        gan.fit(
-            data,
+        session.gan.fit(
+            session_batches(session, run),
             epochs=config.steps // config.log_every,
             initial_epoch=session.start_step // config.log_every,
             steps_per_epoch=config.log_every,
@@ -275,32 +272,52 @@ def _train(
             shuffle=False,
         )
     except KeyboardInterrupt:
-        print(f"\ninterrupted; the run resumes from its last checkpoint with --resume {directory}", file=sys.stderr)
+        print(f"\ninterrupted; the run resumes from its last checkpoint with --resume {directory.path}",
+              file=sys.stderr)
         raise
     except OSError as error:  # an append to metrics.csv, TensorBoard's event file: disk full
-        raise rundir.write_error(error.filename or directory, error) from None
+        raise rundir.write_error(error.filename or directory.path, error) from None
     except Exception as error:  # noqa: BLE001 - re-raised: as one line where the fix is known
-        raise _training_error(error, config, session.strategy, directory) from None
-    return finish_session(session, config, dataset, directory, time.perf_counter() - started, skipped=skipped)
+        raise _training_error(error, config, session.strategy, directory.path) from None
+    return finish_session(session, run, directory, time.perf_counter() - started)
 
 
-def finish_session(
-    session: TrainingSession, config: RunConfig, dataset, directory: Path, train_seconds: float, *,
-    skipped: dict[str, str]
-) -> dict[str, Any]:
-    """After training: status (completed, diverged, pruned), final samples and metrics, ``result.json``."""
+def finish_session(session: TrainingSession, run: ResolvedRun, directory: RunDirectory,
+                   train_seconds: float) -> RunResult:
+    """After training: status (completed, diverged, pruned), final samples and metrics, ``result.json``.
+
+    The one place a :class:`RunResult` is built.
+    """
+    gan = session.gan
+    fields = _training_fields(session, run.config, directory, train_seconds)
+    if fields["status"] != "pruned":  # a pruned run (stopped early by a callback) is not evaluated
+        if spans_processes(session.strategy):  # evaluated by the chief alone, on a copy outside the strategy
+            if not worker_role().is_chief:
+                return RunResult.from_json(fields)
+            gan = _single_process_copy(gan, run)
+        fields.update(_evaluate_samples(gan, run, directory, session.board))
+        judge(fields)  # exploded final values: diverged; a saturated critic: a warning
+    result = RunResult.from_json(fields)
+    directory.write_result(result)
+    return result
+
+
+def _training_fields(session: TrainingSession, config: RunConfig, directory: RunDirectory,
+                     train_seconds: float) -> dict[str, Any]:
+    """How training ended: status, steps, the last logged values, timing, versions and device.
+
+    A diverged run's weights go back to its last checkpoint (the last finite ones) for its samples.
+    """
     from fgan_bench.trainer import steps_done
 
-    gan, guard, strategy, checkpoint = session.gan, session.guard, session.strategy, directory / rundir.CHECKPOINT
-    steps_trained = steps_done(gan) - session.start_step
-    status = "diverged" if guard.diverged_at is not None else "completed"
+    guard = session.guard
+    steps_trained = steps_done(session.gan) - session.start_step
     pruned = next((c.record for c in session.callbacks if getattr(c, "pruned_at", None) is not None), None)
-    if pruned is not None and status == "completed":
-        status = "pruned"
-    if status == "diverged" and checkpoint.exists():
-        rundir.load_checkpoint(gan, checkpoint)  # samples from the last finite weights
-    history = rundir.read_history(directory)
-    result: dict[str, Any] = {
+    status = "diverged" if guard.diverged_at is not None else "pruned" if pruned is not None else "completed"
+    if status == "diverged" and directory.checkpoint.exists():
+        directory.load_checkpoint(session.gan)
+    history = directory.read_history()
+    return {
         "status": status,
         "run_id": config.run_id,
         "steps": {"completed": config.steps, "pruned": (pruned or {}).get("step")}.get(status, guard.diverged_at),
@@ -312,30 +329,19 @@ def finish_session(
         "versions": versions(),
         "device": device_description(),
         "strategy": config.strategy,
-        "replicas": strategy.num_replicas_in_sync,
+        "replicas": session.strategy.num_replicas_in_sync,
+        **({"diverged": {"step": guard.diverged_at, "last_finite": guard.last_finite}} if status == "diverged"
+           else {"pruned": pruned} if status == "pruned" else {}),
     }
-    if status == "diverged":
-        result["diverged"] = {"step": guard.diverged_at, "last_finite": guard.last_finite}
-    if status == "pruned":
-        result["pruned"] = pruned  # stopped by its protocol's pruner: no final evaluation
-    else:
-        if spans_processes(strategy):  # evaluated by the chief alone, on a copy outside the strategy
-            if not worker_role().is_chief:
-                return result
-            gan = _single_process_copy(gan, config, dataset)
-        result.update(_evaluate_samples(gan, dataset, config, directory, session.board, skipped=skipped))
-        _mark_exploded(result)
-    rundir.write_json_atomically(directory / rundir.RESULT, result)
-    return result
 
 
-def _single_process_copy(gan, config: RunConfig, dataset):
+def _single_process_copy(gan, run: ResolvedRun):
     """The trainer's networks with the same weights, outside any ``tf.distribute`` strategy."""
     import tensorflow as tf
 
     from fgan_bench.build import build_trainer
 
-    copy = build_trainer(config, tf.distribute.get_strategy(), dataset)
+    copy = build_trainer(run, tf.distribute.get_strategy())
     copy.set_weights(gan.get_weights())
     return copy
 
@@ -360,36 +366,27 @@ def _out_of_memory(error: BaseException) -> bool:
     return isinstance(error, MemoryError | tf.errors.ResourceExhaustedError) or "OOM when allocating" in str(error)
 
 
-def _mark_exploded(result: dict[str, Any]) -> None:
-    """A completed run whose final values blew up is ``diverged``; a saturated critic is a
-    warning (:func:`fgan_bench.run_status.judge`)."""
-    from fgan_bench.run_status import judge
-
-    judge(result)
-
-
-def _evaluate_samples(
-    gan, dataset, config: RunConfig, directory: Path, board=None, *, skipped: dict[str, str]
-) -> dict[str, Any]:
-    """Final samples (``samples.npy``, ``samples.png``) and every default metric for them;
-    ``skipped`` (the metrics too few samples skip, with their reasons) is filled and recorded."""
+def _evaluate_samples(gan, run: ResolvedRun, directory: RunDirectory, board=None) -> dict[str, Any]:
+    """Final samples (``samples.npy``, ``samples.png``) and every default metric for them, with
+    the metrics too few samples skip (and their reasons) recorded."""
     from fgan_bench.evaluation import evaluate_generator, generate
     from fgan_bench.models.builtin import exact_density
     from fgan_bench.plotting import plot_samples
 
+    config, dataset, skipped = run.config, run.dataset, dict(run.skipped_metrics)
     samples = generate(gan, config.num_samples, config.seed)
-    rundir.write_array_atomically(directory / rundir.SAMPLES, samples)
+    rundir.write_array_atomically(directory.samples, samples)
     if not np.all(np.isfinite(samples)):
         return {"samples_finite": False, "skipped_metrics": skipped}
     from fgan_bench.datasets.user_data import dataset_label
 
     title = f"{config.divergence} on {dataset_label(config.dataset)}, {config.steps} steps, seed {config.seed}"
-    plot_samples(samples, dataset, directory / rundir.SAMPLES_FIGURE, title=title)
+    plot_samples(samples, dataset, directory.samples_figure, title=title)
     timings: dict[str, float] = {}
     quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings, skipped=skipped)
     if dataset.modes is not None:
         quality["modes_total"] = len(dataset.modes)
-    quality.update(_label_quality(gan, dataset, config))
+    quality.update(_label_quality(gan, run))
     if board is not None:
         board.write_evaluation(config.steps, samples, quality)
     result = {"samples_finite": True, "quality": quality, "evaluation_seconds": timings,
@@ -400,17 +397,17 @@ def _evaluate_samples(
     return result
 
 
-def _label_quality(gan, dataset, config: RunConfig) -> dict[str, float]:
+def _label_quality(gan, run: ResolvedRun) -> dict[str, float]:
     """Semi-supervised runs: the critic's test accuracy and the labels-only baseline's (conditional
     runs' metrics are registered ones: :mod:`fgan_bench.metrics.conditional`)."""
-    if config.labelled:
+    if run.config.labelled:
         import tensorflow as tf
 
         from fgan_bench.build import build_trainer
         from fgan_bench.semisupervised import semi_supervised_metrics
 
         def fresh_critic():
-            return build_trainer(config, tf.distribute.get_strategy(), dataset).critic
+            return build_trainer(run, tf.distribute.get_strategy()).critic
 
-        return semi_supervised_metrics(gan, config, dataset, fresh_critic)
+        return semi_supervised_metrics(gan, run.config, run.dataset, fresh_critic)
     return {}

@@ -585,7 +585,7 @@ def test_out_of_memory_is_one_line_suggesting_a_smaller_batch(tmp_path):
 
 
 def test_exploded_final_values_mark_the_run_diverged():
-    from fgan_bench.runner import _mark_exploded
+    from fgan_bench.run_status import judge as _mark_exploded  # what the runner applies to a finished run
 
     sane = {"status": "completed", "steps": 100, "final_metrics": {"critic_loss": 0.3, "wall_time_s": 2e7},
             "quality": {"mmd2": 0.1, "mode_kl": float("nan"), "true_pearson": 5e21}}

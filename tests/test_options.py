@@ -84,7 +84,7 @@ def test_unexpected_errors_are_one_line_without_a_traceback(tmp_path):
     probe = subprocess.run(
         [sys.executable, "-c", "import sys; from fgan_bench import cli, config\n"
          "def broken(*a, **k): raise RuntimeError('boom')\n"
-         "config.RunConfig.resolved_with_dataset = broken\n"
+         "config.RunConfig.resolve = broken\n"
          "sys.exit(cli.main(['run', '--config', sys.argv[1]]))", str(bad)],
         capture_output=True, text=True, timeout=120, env=environment,
     )

@@ -143,7 +143,7 @@ def test_members_are_ordinary_runs_and_a_killed_population_resumes_to_the_same_r
 def json_round_trip(value):
     import json
 
-    return json.loads(json.dumps(value))
+    return json.loads(json.dumps(value.to_json()))  # a RunResult: result.json's content
 
 
 def _population_of(size, **options):

@@ -22,12 +22,15 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from fgan_bench.baselines import is_baseline
 from fgan_bench.config import RunConfig
+from fgan_bench.resolved import ResolvedRun, resolve
+from fgan_bench.run_records import RunResult
+from fgan_bench.rundir import RunDirectory
 
 #: Options members of one population share; every other option may differ.
 SHARED = ("dataset", "model", "width", "depth", "filters", "latent_dim", "batch_size", "divergence",
@@ -66,20 +69,23 @@ def stackable_reason(configs: Sequence[RunConfig]) -> str | None:
 
 def run_population(
     configs: Sequence[RunConfig], out: str | Path = "reports", *, resume: bool = False, overwrite: bool = False,
-    wait: bool = False, announce: bool = True,
-) -> list[dict[str, Any]]:
+    wait: bool = False, announce: bool = True, callbacks_for: Callable[[ResolvedRun, RunDirectory], list] | None = None,
+) -> list[RunResult]:
     """Trains K runs as one population; returns their results in order (see the module doc).
 
     Runs that cannot stack (a plugin layer without a stacked rule, mixed architectures) are
-    trained one run per step, with one line saying why.
+    trained one run per step, with one line saying why. ``callbacks_for(run, directory)``:
+    each member's extra callbacks (a sweep's pruning of protocol trials), as ``run(callbacks=)``.
     """
     from fgan_bench.runner import run
 
-    resolved = [config.resolved_with_dataset() for config in configs]
-    reason = stackable_reason([c for c, _ in resolved])
+    resolved = [resolve(config) for config in configs]
+    extra = [tuple(callbacks_for(r, RunDirectory.of(out, r.run_id))) if callbacks_for else () for r in resolved]
+    reason = stackable_reason([r.config for r in resolved])
     if reason is None:
         with contextlib.ExitStack() as stack:
-            opened = [_open(stack, c, d, out, resume=resume, overwrite=overwrite, wait=wait) for c, d in resolved]
+            opened = [_open(stack, r, e, out, resume=resume, overwrite=overwrite, wait=wait)
+                      for r, e in zip(resolved, extra, strict=True)]
             todo = [member for member in opened if member["result"] is None]
             try:
                 results = _train_members(todo, announce=announce) if todo else []
@@ -89,37 +95,40 @@ def run_population(
                 trained = iter(results)
                 return [m["result"] if m["result"] is not None else next(trained) for m in opened]
     print(f"population: {reason}; training the {len(configs)} runs one run per step", file=sys.stderr, flush=True)
-    return [run(c, out, resume=resume, overwrite=overwrite, progress=False, wait=wait) for c, _ in resolved]
+    return [run(r, out, resume=resume, overwrite=overwrite, progress=False, wait=wait, callbacks=e)
+            for r, e in zip(resolved, extra, strict=True)]
 
 
 class _NotStackable(Exception):
     pass
 
 
-def _open(stack, config, dataset, out, *, resume, overwrite, wait) -> dict[str, Any]:
-    from fgan_bench.runner import check_samples, opened_run_directory, run_directory
+def _open(stack, run: ResolvedRun, callbacks: tuple, out, *, resume, overwrite, wait) -> dict[str, Any]:
+    from fgan_bench.runner import opened_run_directory
 
-    directory = run_directory(config, out)
-    skipped = check_samples(config, dataset)
-    done = stack.enter_context(opened_run_directory(config, directory, resume=resume, overwrite=overwrite, wait=wait))
-    return {"config": config, "dataset": dataset, "directory": directory, "skipped": skipped, "result": done}
+    directory = RunDirectory.of(out, run.run_id)
+    run.skipped_metrics  # noqa: B018 - refuses a run no metric can evaluate before any member trains
+    done = stack.enter_context(opened_run_directory(run.config, directory, resume=resume, overwrite=overwrite,
+                                                    wait=wait))
+    return {"run": run, "config": run.config, "directory": directory, "callbacks": callbacks, "result": done}
 
 
-def _train_members(members: list[dict[str, Any]], *, announce: bool) -> list[dict[str, Any]]:
+def _train_members(members: list[dict[str, Any]], *, announce: bool) -> list[RunResult]:
     import keras
 
     from fgan_bench.population.engine import PopulationTrainer, population_batches
     from fgan_bench.population.stacked import NotStackable
     from fgan_bench.runner import finish_session, session_batches, start_session
 
-    sessions = [start_session(m["config"], m["dataset"], m["directory"], progress=False) for m in members]
+    sessions = [start_session(m["run"], m["directory"], progress=False, extra_callbacks=m["callbacks"])
+                for m in members]
     try:
         population = PopulationTrainer([s.gan for s in sessions])
     except NotStackable as error:
         raise _NotStackable(str(error)) from None
     if announce:
         print(f"population of {population.size} runs in one compiled step", flush=True)
-    streams = [session_batches(s, m["config"], m["dataset"]) for m, s in zip(members, sessions, strict=True)]
+    streams = [session_batches(s, m["run"]) for m, s in zip(members, sessions, strict=True)]
     batches = iter(population_batches(streams, population.real_slots, population.noise_slots))
     lists = [keras.callbacks.CallbackList(s.callbacks, model=s.gan) for s in sessions]
     epochs = [s.start_step // m["config"].log_every for m, s in zip(members, sessions, strict=True)]
@@ -142,8 +151,7 @@ def _train_members(members: list[dict[str, Any]], *, announce: bool) -> list[dic
     seconds = time.perf_counter() - started
     for callbacks in lists:
         callbacks.on_train_end()
-    return [finish_session(s, m["config"], m["dataset"], m["directory"], seconds, skipped=m["skipped"])
-            for m, s in zip(members, sessions, strict=True)]
+    return [finish_session(s, m["run"], m["directory"], seconds) for m, s in zip(members, sessions, strict=True)]
 
 
 def _epochs(config: RunConfig) -> int:

@@ -10,7 +10,7 @@ Safety comes from the run directory, not from bookkeeping in the sweep:
 * a run is done exactly when its ``result.json`` exists (written atomically, last);
 * a run with a checkpoint but no result is resumed from the checkpoint;
 * while a process trains a run it holds an exclusive ``flock`` on ``<run>/.lock``
-  (:func:`fgan_bench.rundir.run_lock`); a second sweep (or an orphaned worker of a killed
+  (:meth:`fgan_bench.rundir.RunDirectory.lock`); a second sweep (or an orphaned worker of a killed
   one) waits for it instead of training the same run twice, and the lock dies with its
   process, so SIGKILL never leaves it held;
 * a run that raises is recorded in ``<run>/failure.json`` with its one-line reason, and the
@@ -46,6 +46,8 @@ from typing import Any
 from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError, one_line_reason
+from fgan_bench.run_records import Outcome
+from fgan_bench.rundir import RunDirectory
 
 EXECUTORS = ("local", "ray")
 
@@ -53,7 +55,7 @@ EXECUTORS = ("local", "ray")
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: ``outcomes`` of the runs that finished, ``pending`` configs."""
 
-    def __init__(self, outcomes: list[dict[str, Any]], pending: list[RunConfig]):
+    def __init__(self, outcomes: list[Outcome], pending: list[RunConfig]):
         super().__init__()
         self.outcomes, self.pending = outcomes, pending
 
@@ -73,73 +75,79 @@ def start_worker(threads: int) -> None:
             pass
 
 
-def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) -> dict[str, Any]:
-    """Trains one run (or finds it done) under the run's lock; returns a short outcome.
+def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) -> Outcome:
+    """Trains one run (or finds it done) under the run's lock; returns its outcome.
 
     The body of a worker process, fresh or reused: Keras' global state (names, the
-    mixed-precision policy) is reset before the run.
+    mixed-precision policy) is reset before the run. A protocol trial's run gets its pruning
+    callback here (:func:`trial_callbacks`): the runner knows nothing of protocols.
     """
     config_object = RunConfig.from_dict(config)
-    directory = rundir.make_directory(rundir.run_path(sweep_dir, config_object.run_id))
+    directory = RunDirectory.of(sweep_dir, config_object.run_id).make()
     started = time.perf_counter()
-    with rundir.run_lock(directory, wait=True):  # released by the OS if this process dies
-        result = rundir.read_result(directory)
+    with directory.lock(wait=True):  # released by the OS if this process dies
+        result = directory.read_result()
         if result is not None:
-            return {"run_id": config_object.run_id, "status": result["status"], "already_done": True}
+            return Outcome.of_result(config_object.run_id, result.found_done())
         try:
-            start_worker(threads)
-            import keras
-
-            from fgan_bench.plugins import load_plugins
+            _fresh_keras(threads, config_object.plugins)
             from fgan_bench.runner import run
 
-            keras.backend.clear_session()
-            keras.mixed_precision.set_global_policy("float32")
-            load_plugins(config_object.plugins)
-            result = run(config_object, sweep_dir, resume=True, progress=False)
-            return {
-                "run_id": config_object.run_id,
-                "status": result["status"],
-                "seconds": time.perf_counter() - started,
-                "train_seconds": result.get("wall_time_s"),
-                "evaluation_seconds": sum((result.get("evaluation_seconds") or {}).values()),
-            }
+            resolved = config_object.resolve()
+            result = run(resolved, sweep_dir, resume=True, progress=False,
+                         callbacks=trial_callbacks(resolved, directory))
+            return Outcome.of_result(config_object.run_id, result, time.perf_counter() - started)
         except Exception as error:  # noqa: BLE001 - one failed run must not stop the sweep
             reason = one_line_reason(error)
-            record_failure(directory, config_object.run_id, reason, traceback=traceback.format_exc())
-            return {"run_id": config_object.run_id, "status": "failed", "reason": reason}
+            directory.record_failure(config_object.run_id, reason, traceback=traceback.format_exc())
+            return Outcome.failed(config_object.run_id, reason)
 
 
-def run_population_in_this_process(configs: list[dict[str, Any]], sweep_dir: str, threads: int) -> list[dict]:
+def _fresh_keras(threads: int, plugins) -> None:
+    """This worker ready for a run: TensorFlow started, Keras' global state cleared, the plugins loaded."""
+    start_worker(threads)
+    import keras
+
+    from fgan_bench.plugins import load_plugins
+
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy("float32")
+    load_plugins(plugins)
+
+
+def trial_callbacks(run, directory: RunDirectory) -> list:
+    """A protocol trial's pruning callback (none for a run without ``trial.json``): it evaluates
+    its metric on :data:`~fgan_bench.pruning.INTERMEDIATE_SAMPLES` fresh samples."""
+    from fgan_bench import pruning
+    from fgan_bench.evaluation import sample_evaluator
+
+    evaluate = sample_evaluator(run.dataset, pruning.INTERMEDIATE_SAMPLES, run.config.seed)
+    return pruning.trial_callbacks(directory.path, run.config, evaluate)
+
+
+def run_population_in_this_process(configs: list[dict[str, Any]], sweep_dir: str, threads: int) -> list[Outcome]:
     """Trains compatible runs as one population (:func:`fgan_bench.population.run_population`);
     one outcome per run. A failure fails the runs it left without a result."""
     config_objects = [RunConfig.from_dict(c) for c in configs]
     started = time.perf_counter()
     try:
-        start_worker(threads)
-        import keras
-
-        from fgan_bench.plugins import load_plugins
+        _fresh_keras(threads, config_objects[0].plugins)
         from fgan_bench.population import run_population
 
-        keras.backend.clear_session()
-        keras.mixed_precision.set_global_policy("float32")
-        load_plugins(config_objects[0].plugins)
-        results = run_population(config_objects, sweep_dir, resume=True, wait=True, announce=False)
+        results = run_population(config_objects, sweep_dir, resume=True, wait=True, announce=False,
+                                 callbacks_for=trial_callbacks)
     except Exception as error:  # noqa: BLE001 - one failed population must not stop the sweep
         reason, outcomes = one_line_reason(error), []
         for config in config_objects:
-            directory = rundir.run_path(sweep_dir, config.run_id)
-            result = rundir.read_result(directory)
+            directory = RunDirectory.of(sweep_dir, config.run_id)
+            result = directory.read_result()
             if result is None:
-                record_failure(directory, config.run_id, reason, traceback=traceback.format_exc())
-            outcomes.append({"run_id": config.run_id, "status": "failed" if result is None else result["status"],
-                             **({"reason": reason} if result is None else {})})
+                directory.record_failure(config.run_id, reason, traceback=traceback.format_exc())
+            outcomes.append(Outcome.failed(config.run_id, reason) if result is None
+                            else Outcome(config.run_id, result.status))
         return outcomes
     seconds = time.perf_counter() - started
-    return [{"run_id": c.run_id, "status": r["status"], "seconds": seconds, "train_seconds": r.get("wall_time_s"),
-             **({"already_done": True} if r.get("already_done") else {})}
-            for c, r in zip(config_objects, results, strict=True)]
+    return [Outcome.of_result(c.run_id, r, seconds) for c, r in zip(config_objects, results, strict=True)]
 
 
 def _tasks(configs: Sequence[RunConfig]) -> list:
@@ -169,21 +177,13 @@ def _start_tasks(queue: list, running: dict, jobs: int, pools: dict, seen: dict,
         seen.setdefault(pool, {}).update(_workers(pool))
 
 
-def _flat_outcomes(outcome) -> list[dict[str, Any]]:
+def _flat_outcomes(outcome) -> list[Outcome]:
     """A worker's outcome (a run's) or outcomes (a population's), as a list."""
     return outcome if isinstance(outcome, list) else [outcome]
 
 
 def _flat(tasks) -> list[RunConfig]:
     return [c for task in tasks for c in (task if isinstance(task, tuple) else (task,))]
-
-
-def record_failure(directory: Path, run_id: str, reason: str, **details) -> None:
-    """``failure.json``; when even that cannot be written (disk full), the outcome still says why."""
-    try:
-        rundir.write_json_atomically(directory / rundir.FAILURE, {"run_id": run_id, "reason": reason, **details})
-    except FganBenchError:
-        pass
 
 
 def _worker_initializer(threads: int) -> None:
@@ -213,8 +213,8 @@ def _death(exitcode: int | None) -> str:
 
 
 def _local(
-    configs: Sequence[RunConfig], sweep_dir: Path, jobs: int, threads: int, report: Callable[[dict[str, Any]], None]
-) -> list[dict[str, Any]]:
+    configs: Sequence[RunConfig], sweep_dir: Path, jobs: int, threads: int, report: Callable[[Outcome], None]
+) -> list[Outcome]:
     """At most ``jobs`` runs at once: shared runs in a pool of reused workers, isolated runs each
     in a fresh process (a pool whose workers exit after one run). A pool broken by a worker
     killed from outside is replaced; see the module's docstring."""
@@ -298,7 +298,7 @@ def _replace_pool(pools: dict, pool, isolated: bool, new_pool: Callable) -> None
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _broken_task(task, sweep_dir: Path, workers, requeued: set[str], queue: list) -> list[dict[str, Any]]:
+def _broken_task(task, sweep_dir: Path, workers, requeued: set[str], queue: list) -> list[Outcome]:
     """The outcomes of a task whose pool broke (none if it goes back on ``queue``): a population's
     runs go on one by one; a run is :func:`_broken`'s."""
     if isinstance(task, tuple):
@@ -313,11 +313,11 @@ def _broken_task(task, sweep_dir: Path, workers, requeued: set[str], queue: list
 
 def _broken(
     config: RunConfig, sweep_dir: Path, workers: dict[int, multiprocessing.Process], requeued: set[str]
-) -> dict[str, Any] | None:
+) -> Outcome | None:
     """The outcome of a run whose pool broke: failed if its own worker died (the pid in its lock
     file), or on a second break; ``None`` (run it again) if the pool took it down with another."""
-    directory = rundir.run_path(sweep_dir, config.run_id)
-    pid = rundir.lock_holder_pid(directory)
+    directory = RunDirectory.of(sweep_dir, config.run_id)
+    pid = directory.holder_pid()
     process = workers.get(pid) if pid is not None else None
     exitcode = _exit_code(process) if process is not None else None
     killed_from_outside = exitcode is not None and exitcode != -signal.SIGTERM
@@ -326,8 +326,8 @@ def _broken(
         return None
     reason = _death(exitcode)
     killed_by = -exitcode if exitcode is not None and exitcode < 0 else None
-    record_failure(directory, config.run_id, reason, signal=killed_by)
-    return {"run_id": config.run_id, "status": "failed", "reason": reason}
+    directory.record_failure(config.run_id, reason, signal=killed_by)
+    return Outcome.failed(config.run_id, reason)
 
 
 def _exit_code(process: multiprocessing.Process, timeout: float = 10.0) -> int | None:
@@ -344,7 +344,7 @@ def _exit_code(process: multiprocessing.Process, timeout: float = 10.0) -> int |
     return process.exitcode
 
 
-def _ray(configs: Sequence[RunConfig], sweep_dir: Path, resources: dict[str, float], report) -> list[dict[str, Any]]:
+def _ray(configs: Sequence[RunConfig], sweep_dir: Path, resources: dict[str, float], report) -> list[Outcome]:
     from fgan_bench.sweeps.ray_executor import run_on_ray
 
     return run_on_ray(configs, sweep_dir, **resources, report=report)
@@ -356,10 +356,10 @@ def execute(
     *,
     jobs: int = 1,
     executor: str = "local",
-    report: Callable[[dict[str, Any]], None] = lambda outcome: None,
+    report: Callable[[Outcome], None] = lambda outcome: None,
     cpus_per_run: float | None = None,
     gpus_per_run: float = 0,
-) -> list[dict[str, Any]]:
+) -> list[Outcome]:
     """Runs every config not done yet; returns one outcome per config (``status``, ``reason``).
 
     Args:

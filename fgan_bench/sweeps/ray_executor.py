@@ -12,9 +12,10 @@ task ever writes to it. For each run the driver
 3. receives the task's messages (a Ray streaming generator): the node it started on, then
    every ``checkpoint_every_s`` seconds at most (at the end of a ``log_every`` epoch) the
    run's checkpoint and ``metrics.csv``, which the driver writes into the run directory
-   (with :mod:`fgan_bench.rundir`'s atomic writer, metrics first), and last the whole
-   finished run directory as a tar archive, each file written the same way, ``result.json``
-   last (a corrupt ``result.json`` found later counts as unfinished, as in a local sweep);
+   (:meth:`RunDirectory.receive <fgan_bench.rundir.RunDirectory.receive>`: each file
+   atomically, metrics first), and last the whole finished run directory as a tar archive,
+   received the same way, ``result.json`` last (a corrupt ``result.json`` found later counts
+   as unfinished, as in a local sweep);
 4. appends each event (started, lost, completed, failed) to ``<run>/attempts.jsonl``.
 
 The task trains into a folder on its node's own disk (``$FGAN_BENCH_NODE_DIR``, else the
@@ -43,10 +44,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fgan_bench import rundir
 from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError, one_line_reason
-from fgan_bench.rundir import CHECKPOINT, CONFIG, FAILURE, METRICS, RESULT
+from fgan_bench.run_records import Outcome
+from fgan_bench.rundir import CHECKPOINT, CONFIG, METRICS, RESULT, Hold, RunDirectory, archive_files
 
 ATTEMPTS = "attempts.jsonl"
 NODE_DIR_VARIABLE = "FGAN_BENCH_NODE_DIR"
@@ -57,13 +58,8 @@ RESUME_FILES = (CONFIG, METRICS, CHECKPOINT)
 
 
 def pack(directory: Path, names: Sequence[str] | None = None) -> bytes:
-    """A gzip'ed tar archive of the files ``names`` (default: all) of ``directory``."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(directory.iterdir()):
-            if path.is_file() and not path.name.startswith(".") and (names is None or path.name in names):
-                archive.add(path, arcname=path.name)
-    return buffer.getvalue()
+    """A gzip'ed tar archive of the files ``names`` (default: all) of ``directory`` (:meth:`RunDirectory.pack`)."""
+    return RunDirectory(directory).pack(names)
 
 
 def unpack(archive: bytes, directory: Path) -> list[str]:
@@ -73,12 +69,6 @@ def unpack(archive: bytes, directory: Path) -> list[str]:
         members = [m for m in tar.getmembers() if m.isfile() and "/" not in m.name]
         tar.extractall(directory, members=members, filter="data")
     return [m.name for m in members]
-
-
-def archive_files(archive: bytes) -> dict[str, bytes]:
-    """The plain files of a :func:`pack` archive, in memory: name → bytes."""
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile() and "/" not in m.name}
 
 
 # ---------------------------------------------------------------------------------------
@@ -163,7 +153,7 @@ def train_on_node(config: dict[str, Any], resume: bytes | None, threads: int, ch
         if "failed" in outcome:
             yield {"kind": "failed", **outcome["failed"]}
         else:
-            yield {"kind": "done", "status": outcome["result"]["status"], "archive": pack(directory)}
+            yield {"kind": "done", "status": outcome["result"].status, "archive": pack(directory)}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -177,8 +167,8 @@ class _Run:
     """A run the driver has claimed: its directory, the held run lock and its current task."""
 
     config: RunConfig
-    directory: Path
-    lock: rundir.Hold
+    directory: RunDirectory
+    lock: Hold
     attempt: int = 0
     task: Any = None
     started: float = 0.0
@@ -189,26 +179,23 @@ class _Run:
         with open(self.directory / ATTEMPTS, "a") as file:
             file.write(json.dumps(entry) + "\n")
 
-    def fail(self, reason: str, **details: Any) -> dict[str, Any]:
-        rundir.write_json_atomically(self.directory / FAILURE, {"run_id": self.config.run_id, "reason": reason,
-                                                                **details})
+    def fail(self, reason: str, **details: Any) -> Outcome:
+        self.directory.record_failure(self.config.run_id, reason, **details)
         self.log("failed", reason=reason)
-        return {"status": "failed", "reason": reason}
+        return Outcome.failed(self.config.run_id, reason)
 
 
 def _claim(config: RunConfig, sweep_dir: Path) -> _Run | None:
-    """The run, locked by this driver (:func:`fgan_bench.rundir.hold_run_lock`); ``None`` while
-    another process holds its lock."""
-    directory = rundir.make_directory(rundir.run_path(sweep_dir, config.run_id))
-    lock = rundir.hold_run_lock(directory, wait=False)
+    """The run, locked by this driver (:meth:`RunDirectory.hold <fgan_bench.rundir.RunDirectory.hold>`);
+    ``None`` while another process holds its lock."""
+    directory = RunDirectory.of(sweep_dir, config.run_id).make()
+    lock = directory.hold(wait=False)
     return None if lock is None else _Run(config, directory, lock)
 
 
 def _write_checkpoint(run: _Run, files: dict[str, bytes]) -> None:
     """History first, checkpoint last: a resumed run drops history rows past its checkpoint."""
-    for name in (METRICS, CHECKPOINT):
-        if name in files:
-            rundir.write_bytes_atomically(run.directory / name, files[name])
+    run.directory.receive({name: files[name] for name in (METRICS, CHECKPOINT) if name in files})
 
 
 def _write_finished(run: _Run, archive: bytes) -> None:
@@ -216,9 +203,8 @@ def _write_finished(run: _Run, archive: bytes) -> None:
     files = archive_files(archive)
     if RESULT not in files:
         raise FganBenchError(f"the task of {run.config.run_id} sent no {RESULT}")
-    for name in sorted(files, key=lambda n: n == RESULT):
-        rundir.write_bytes_atomically(run.directory / name, files[name])
-    (run.directory / FAILURE).unlink(missing_ok=True)
+    run.directory.receive(files)
+    run.directory.failure.unlink(missing_ok=True)
 
 
 class _Driver:
@@ -229,21 +215,21 @@ class _Driver:
         self.threads, self.checkpoint_every_s, self.report = threads, checkpoint_every_s, report
         self.no_resume = ray.put(None)
         self.active: dict[Any, _Run] = {}
-        self.outcomes: list[dict[str, Any]] = []
+        self.outcomes: list[Outcome] = []
 
     def submit(self, run: _Run) -> None:
         run.attempt += 1
         run.started = time.time()
         has_checkpoint = (run.directory / CHECKPOINT).exists()
-        archive = self.ray.put(pack(run.directory, RESUME_FILES)) if has_checkpoint else self.no_resume
+        archive = self.ray.put(run.directory.pack(RESUME_FILES)) if has_checkpoint else self.no_resume
         run.task = self.task.remote(run.config.to_dict(), archive, self.threads, self.checkpoint_every_s)
         run.log("submitted", from_step=run.checkpoint_step if has_checkpoint else 0)
         self.active[run.task] = run
 
-    def finish(self, run: _Run, outcome: dict[str, Any]) -> None:
+    def finish(self, run: _Run, outcome: Outcome) -> None:
         run.lock.release()
-        self.outcomes.append({"run_id": run.config.run_id, **outcome})
-        self.report(self.outcomes[-1])
+        self.outcomes.append(outcome)
+        self.report(outcome)
 
     def start_waiting(self, waiting: list[RunConfig]) -> None:
         """Claims and submits every waiting run no other process holds; a finished one is reported."""
@@ -252,14 +238,14 @@ class _Driver:
             if run is None:
                 continue  # another sweep trains it now; look again later
             waiting.remove(config)
-            result = rundir.read_result(run.directory)  # a corrupt result.json is no result: trained again
+            result = run.directory.read_result()  # a corrupt result.json is no result: trained again
             if result is not None:
-                self.finish(run, {"status": result["status"], "already_done": True})
+                self.finish(run, Outcome.of_result(config.run_id, result.found_done()))
                 continue
-            rundir.write_json_atomically(run.directory / CONFIG, config.to_dict())
+            run.directory.write_config(config)
             self.submit(run)
 
-    def handle(self, run: _Run, message: dict[str, Any]) -> dict[str, Any] | None:
+    def handle(self, run: _Run, message: dict[str, Any]) -> Outcome | None:
         """Acts on one message of ``run``'s task; the run's outcome once it has one."""
         kind = message["kind"]
         if kind == "started":
@@ -271,7 +257,7 @@ class _Driver:
         elif kind == "done":
             _write_finished(run, message["archive"])
             run.log("completed", seconds=time.time() - run.started)
-            return {"status": message["status"], "seconds": time.time() - run.started}
+            return Outcome(run.config.run_id, message["status"], seconds=time.time() - run.started)
         elif kind == "failed":
             return run.fail(message["reason"], traceback=message["traceback"])
         elif kind == "lost":
@@ -307,7 +293,7 @@ def run_on_ray(
     checkpoint_every_s: float = 60.0,
     report: Callable[[dict[str, Any]], None] = lambda outcome: None,
     poll_s: float = 1.0,
-) -> list[dict[str, Any]]:
+) -> list[Outcome]:
     """Trains every run not done yet as Ray tasks (see the module doc); one outcome per run.
 
     Connects to the cluster at ``$RAY_ADDRESS`` (or starts a local Ray) unless Ray is

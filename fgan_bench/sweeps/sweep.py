@@ -88,7 +88,8 @@ def run_sweep(
         outcomes = run_protocol(sweep, protocol, sweep_dir, jobs=jobs, executor=executor, storage=storage,
                                 patterns=patterns)
         return _finish(sweep.name, sweep_dir, outcomes, started, report)
-    configs = select(sweep.resolved_configs(), patterns)
+    all_configs = sweep.resolved_configs()  # each run resolved once
+    configs = select(all_configs, patterns)
     if dry_run:
         for config in configs:
             done = rundir.is_done(rundir.run_path(sweep_dir, config.run_id))
@@ -98,7 +99,6 @@ def run_sweep(
             )
         print(f"{len(configs)} runs")
         return 0
-    all_configs = sweep.resolved_configs()
     write_sweep_state(sweep, all_configs, sweep_dir)
     todo = [c for c in configs if not rundir.is_done(rundir.run_path(sweep_dir, c.run_id))]
     print(
