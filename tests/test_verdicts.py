@@ -72,3 +72,16 @@ def test_disagreeing_families_are_named_and_the_critical_difference_matches_dems
     disagree = verdicts.disagreements(best, "ring8", "true_jensen_shannon", {"modes_captured": "modes"}.get)
     assert disagree == [{"family": "modes", "metrics": {"modes_captured": "kl"}}]
     assert verdicts.critical_difference(14, 4) == pytest.approx(9.9, abs=0.05)  # Demšar: 14 methods, 4 datasets
+
+
+def test_the_answer_names_a_likely_rerun_winner_only_from_a_clear_favourite():
+    from fgan_bench.sweeps.report_text import _stability_clause
+
+    clear = [{"divergence": "kl", "p_best": 0.95, "best_share": 0.8}, {"divergence": "gan", "p_best": 0.05}]
+    assert "a rerun would likely name kl best (95 %)" in _stability_clause(clear, "replicate")
+    # 64 % is no likely winner: a real two-seed rerun gave such a favourite 0.4 % (README)
+    open_race = [{"divergence": "alpha:2", "p_best": 0.64}, {"divergence": "kl", "p_best": 0.31},
+                 {"divergence": "reverse_kl", "p_best": 0.05}, {"divergence": "gan", "p_best": 0.0}]
+    clause = _stability_clause(open_race, "replicate")
+    assert "would likely" not in clause
+    assert "a rerun may name any of alpha:2, kl, reverse_kl best" in clause and "gan best" not in clause
