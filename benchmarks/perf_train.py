@@ -1,11 +1,17 @@
 """Training throughput: the FGAN trainer (Keras ``fit``) against a minimal hand-written loop.
 
 Both train identical models with identical losses (:mod:`fgan_bench.losses`) on the same
-``tf.data`` pipeline, side by side in one process, alternating trials; the figure is the
-median of the trials. Tasks: the 2-D MLP on ring8 (batch 256) and the DCGAN on digits
-(batch 64). Also measured: ``steps_per_execution`` = 1 against 50 for the MLP task.
+``tf.data`` pipeline, side by side in one process, alternating trials. Tasks: the 2-D MLP on
+ring8 (batch 256) and the DCGAN on digits (batch 64). Also measured: ``steps_per_execution``
+= 1 against 50 for the MLP task.
 
-    python benchmarks/perf_train.py [--steps 2000] [--trials 3]
+    python benchmarks/perf_train.py [--steps 2000] [--trials 3] [--tasks mlp-ring8 ...] [--ops]
+
+Each trial pairs one hand-written run with one trainer run; the ratio trainer / hand-written
+is printed as the median of the trials' ratios with their range (min–max), beside the load
+average (1 min) before and after, since another process on the cores moves every figure.
+``--ops`` prints, per op type, the ops of the two compiled steps that differ (the traced
+graphs with their function libraries, before grappler).
 
 Targets: trainer / hand-written ≥ 0.95, and in-graph looping (steps_per_execution = 50)
 ≥ 2× one step per call on the MLP task. This is a benchmark, not a test: it prints the
@@ -15,6 +21,7 @@ figures and exits 0.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import statistics
 import time
@@ -51,7 +58,8 @@ def _data(dataset, task):
     )
 
 
-def trainer_rate(task, steps, steps_per_execution):
+def build_trainer(task, steps_per_execution=LOOP_CHUNK):
+    """The FGAN trainer on ``task``, compiled and warmed up (traced): ``(gan, data)``."""
     dataset, generator, critic = _models(task)
     gan = FGAN(generator, critic, get_divergence("gan"))
     gan.compile(
@@ -61,13 +69,18 @@ def trainer_rate(task, steps, steps_per_execution):
     )
     data = _data(dataset, task)
     gan.fit(data, epochs=1, steps_per_epoch=2 * LOOP_CHUNK, verbose=0, shuffle=False)  # trace and warm up
+    return gan, data
+
+
+def trainer_rate(task, steps, steps_per_execution):
+    gan, data = build_trainer(task, steps_per_execution)
     start = time.perf_counter()
     gan.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
     return steps / (time.perf_counter() - start)
 
 
-def handwritten_rate(task, steps):
-    """The smallest correct loop: one tf.function running LOOP_CHUNK simultaneous f-GAN steps."""
+def build_handwritten(task):
+    """The smallest correct loop: one tf.function running LOOP_CHUNK simultaneous f-GAN steps (warmed up)."""
     dataset, generator, critic = _models(task)
     divergence = get_divergence("gan")
     generator_optimizer, critic_optimizer = keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)
@@ -98,39 +111,92 @@ def handwritten_rate(task, steps):
 
     run_chunk()
     run_chunk()
+    return run_chunk
+
+
+def handwritten_rate(task, steps):
+    run_chunk = build_handwritten(task)
     start = time.perf_counter()
     for _ in range(steps // LOOP_CHUNK):
         run_chunk()
     return steps // LOOP_CHUNK * LOOP_CHUNK / (time.perf_counter() - start)
 
 
+def op_counts(function) -> collections.Counter:
+    """Ops per type in a traced ``tf.function``'s graph and its function library (before grappler)."""
+    graph_def = function.get_concrete_function().graph.as_graph_def()
+    counts = collections.Counter(node.op for node in graph_def.node)
+    for library_function in graph_def.library.function:
+        counts.update(node.op for node in library_function.node_def)
+    return counts
+
+
+def trainer_op_counts(task) -> collections.Counter:
+    gan, _ = build_trainer(task)
+    counts = collections.Counter()
+    # Keras' train_function is a Python function over its tf.function ``multi_step_on_iterator``.
+    traced = [cell.cell_contents for cell in gan.train_function.__closure__
+              if hasattr(cell.cell_contents, "_list_all_concrete_functions")]
+    for concrete in traced[0]._list_all_concrete_functions():
+        graph_def = concrete.graph.as_graph_def()
+        counts.update(node.op for node in graph_def.node)
+        for library_function in graph_def.library.function:
+            counts.update(node.op for node in library_function.node_def)
+    return counts
+
+
+def print_op_difference(name, task):
+    trainer, handwritten = trainer_op_counts(task), op_counts(build_handwritten(task))
+    print(f"{name}: ops trainer {sum(trainer.values())}, hand-written {sum(handwritten.values())}")
+    for op in sorted(set(trainer) | set(handwritten)):
+        if trainer[op] != handwritten[op]:
+            print(f"  {op:<32} trainer {trainer[op]:4d}  hand-written {handwritten[op]:4d}")
+
+
+def _range(values) -> str:
+    return f"{min(values):.3f}–{max(values):.3f}"
+
+
+def measure(name, task, args):
+    load_before = os.getloadavg()[0]
+    trainer, handwritten, single = [], [], []
+    for _ in range(args.trials):
+        handwritten.append(handwritten_rate(task, args.steps))
+        trainer.append(trainer_rate(task, args.steps, LOOP_CHUNK))
+        if name == "mlp-ring8" and not args.no_single:
+            single.append(trainer_rate(task, args.steps // 4, 1))
+    load = f"load {load_before:.2f} → {os.getloadavg()[0]:.2f}"
+    rows = [("hand-written tf.function loop", handwritten), (f"FGAN.fit, steps_per_execution={LOOP_CHUNK}", trainer)]
+    if single:
+        rows.append(("FGAN.fit, steps_per_execution=1", single))
+    for label, rates in rows:
+        rate = statistics.median(rates)
+        spread = f"range {min(rates):.1f}–{max(rates):.1f}"
+        print(f"{name:<14} {label:<34} {rate:9.1f} {rate * task['batch']:11.0f}   {spread}")
+    ratios = [t / h for t, h in zip(trainer, handwritten, strict=True)]
+    print(f"{name:<14} {'ratio trainer / hand-written':<34} {statistics.median(ratios):9.3f}   "
+          f"range {_range(ratios)} over {len(ratios)} trials, {load}   (target ≥ 0.95)")
+    if single:
+        speedups = [t / s for t, s in zip(trainer, single, strict=True)]
+        print(f"{name:<14} {'speed-up of in-graph looping':<34} {statistics.median(speedups):9.2f}   "
+              f"range {min(speedups):.2f}–{max(speedups):.2f}   (target ≥ 2)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--tasks", nargs="+", choices=tuple(TASKS), default=tuple(TASKS))
+    parser.add_argument("--ops", action="store_true", help="print the op types whose counts differ, and exit")
+    parser.add_argument("--no-single", action="store_true", help="skip steps_per_execution=1")
     args = parser.parse_args()
+    if args.ops:
+        for name in args.tasks:
+            print_op_difference(name, TASKS[name])
+        return
     print(f"{'task':<14} {'measure':<34} {'steps/s':>9} {'samples/s':>11}")
-    for name, task in TASKS.items():
-        trainer, handwritten, single = [], [], []
-        for _ in range(args.trials):
-            handwritten.append(handwritten_rate(task, args.steps))
-            trainer.append(trainer_rate(task, args.steps, LOOP_CHUNK))
-            if name == "mlp-ring8":
-                single.append(trainer_rate(task, args.steps // 4, 1))
-        rows = [
-            ("hand-written tf.function loop", handwritten),
-            (f"FGAN.fit, steps_per_execution={LOOP_CHUNK}", trainer),
-        ]
-        if single:
-            rows.append(("FGAN.fit, steps_per_execution=1", single))
-        for label, rates in rows:
-            rate = statistics.median(rates)
-            print(f"{name:<14} {label:<34} {rate:9.1f} {rate * task['batch']:11.0f}")
-        ratio = statistics.median(trainer) / statistics.median(handwritten)
-        print(f"{name:<14} {'ratio trainer / hand-written':<34} {ratio:9.3f}   (target ≥ 0.95)")
-        if single:
-            speedup = statistics.median(trainer) / statistics.median(single)
-            print(f"{name:<14} {'speed-up of in-graph looping':<34} {speedup:9.2f}   (target ≥ 2)")
+    for name in args.tasks:
+        measure(name, TASKS[name], args)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ critic's raw outputs v:
     generator_losses(v_fake)           the generator's loss
     estimate(v_real, v_fake)           what the critic estimates (logged ``divergence_estimate``)
     critic_value(v)                    what v stands for (logged ``t_real`` / ``t_fake``)
-    critic_penalty(critic, real, fake, seed)  a term added to the critic's loss (0: none);
-                                              ``seed`` (shape [2]) for any randomness in it
+    critic_penalties                   the terms added to the critic's loss, each
+                                       ``term(critic, real, fake, seed) -> per-example``
+                                       (``seed``, shape [2], for any randomness in it);
+                                       ``()``: none, and the compiled step holds no op for them
 
 A :class:`~fgan_bench.baselines.Baseline` is one directly; an f-divergence becomes one through
 :class:`FGANObjective` (:mod:`fgan_bench.losses`: −F for the critic, the chosen generator
-objective, F as the estimate, g_f(v) as the value, no penalty). :func:`resolve` turns a spec
+objective, F as the estimate, g_f(v) as the value, no penalty term). :func:`resolve` turns a spec
 naming either into its object, :func:`as_objective` that object into an objective.
 """
 
@@ -56,9 +58,8 @@ class FGANObjective:
         """T = g_f(v)."""
         return self.divergence.activation(v)
 
-    def critic_penalty(self, critic, real, fake, seed=(0, 0)):
-        """No penalty: the f-GAN critic is bounded by g_f, not by a Lipschitz constraint."""
-        return 0.0
+    #: No penalty term: the f-GAN critic is bounded by g_f, not by a Lipschitz constraint.
+    critic_penalties = ()
 
 
 def resolve(spec: str | Divergence | Baseline) -> Divergence | Baseline:

@@ -22,8 +22,8 @@ Schedules:
 Everything divergence-specific comes from the trainer's objective (:mod:`fgan_bench.objectives`):
 a :class:`~fgan_bench.Divergence`'s f-GAN losses (:mod:`fgan_bench.losses`), or a non-f
 :class:`~fgan_bench.Baseline`'s (WGAN-GP, hinge, LSGAN) with its gradient penalty.
-Losses are reduced with ``tf.nn.compute_average_loss``, i.e.
-scaled by the global batch, so that the same code trains on one device or many.
+Losses are reduced by :func:`average_over_global_batch` (``tf.nn.compute_average_loss``'s
+scaling), i.e. scaled by the global batch, so that the same code trains on one device or many.
 """
 
 from __future__ import annotations
@@ -48,6 +48,32 @@ LOGGED = (
     "critic_grad_norm",
     "generator_grad_norm",
 )
+
+
+class StepMeans(keras.metrics.Metric):
+    """Running means of named per-step statistics, kept as one vector: mean = Σ_steps s / steps.
+
+    ``update_state({name: value})`` adds a step; ``result()`` is ``{name: mean}``. One state update
+    per step for all the statistics, where a ``keras.metrics.Mean`` each costs several ops apiece —
+    a visible share of a small model's step.
+    """
+
+    def __init__(self, names, name="step_means", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.names = tuple(names)
+        self.total = self.add_variable(shape=(len(self.names),), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, values):
+        self.total.assign_add(tf.stack([tf.cast(values[name], self.dtype) for name in self.names]))
+        self.count.assign_add(tf.ones((), self.dtype))
+
+    def result(self):
+        means = tf.unstack(tf.math.divide_no_nan(self.total, self.count))
+        return dict(zip(self.names, means, strict=True))
+
+    def get_config(self):
+        return {"names": self.names, "name": self.name}
 
 
 @keras.saving.register_keras_serializable(package="fgan_bench")
@@ -98,7 +124,7 @@ class FGAN(keras.Model):
         self.generator_divergence = generator_divergence
         self.schedule = schedule
         self.critic_steps = int(critic_steps)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in LOGGED}
+        self.step_means = StepMeans(LOGGED)
         self.built = True  # both networks are built functional models
         self._simultaneous = self._maybe_jit(self._simultaneous_gradients, jit_gradients)
         self._critic_gradients = self._maybe_jit(self._critic_gradients_impl, jit_gradients)
@@ -178,7 +204,7 @@ class FGAN(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values())
+        return [self.step_means]
 
     def call(self, inputs, training=False):
         """Generates from noise; also accepts a training element (Keras builds with one)."""
@@ -232,10 +258,15 @@ class FGAN(keras.Model):
         }
 
     def _critic_loss(self, real, fake, v_real, v_fake):
-        """The objective's critic loss per example plus its penalty (WGAN-GP's; 0 for f-GANs), whose
-        randomness is seeded by the critic's step count and ``penalty_seed`` (so resuming repeats it)."""
-        seed = tf.stack([tf.cast(self.critic_optimizer.iterations, tf.int64), tf.constant(self.penalty_seed, tf.int64)])
-        return self.loss.critic_losses(v_real, v_fake) + self.loss.critic_penalty(self._v, real, fake, seed)
+        """The objective's critic loss per example plus the objective's penalty terms (WGAN-GP's; an
+        f-GAN has none, so its step holds no op for them), each one's randomness seeded by the
+        critic's step count and ``penalty_seed`` (so resuming repeats it)."""
+        loss = self.loss.critic_losses(v_real, v_fake)
+        for penalty in self.loss.critic_penalties:
+            step = tf.cast(self.critic_optimizer.iterations, tf.int64)
+            seed = tf.stack([step, tf.constant(self.penalty_seed, tf.int64)])
+            loss += penalty(self._v, real, fake, seed)
+        return loss
 
     def _simultaneous_gradients(self, real, noise):
         with tf.GradientTape(persistent=True) as tape:
@@ -243,8 +274,8 @@ class FGAN(keras.Model):
             v_real, v_fake = self._v_real(real), self._v(fake)
             critic_loss = self._critic_loss(real, fake, v_real, v_fake)
             generator_loss = self.loss.generator_losses(v_fake)
-            scaled_critic = tf.nn.compute_average_loss(critic_loss)
-            scaled_generator = tf.nn.compute_average_loss(generator_loss)
+            scaled_critic = average_over_global_batch(critic_loss)
+            scaled_generator = average_over_global_batch(generator_loss)
         critic_gradients = tape.gradient(scaled_critic, self.critic.trainable_variables)
         generator_gradients = tape.gradient(scaled_generator, self.generator.trainable_variables)
         del tape
@@ -256,14 +287,14 @@ class FGAN(keras.Model):
         with tf.GradientTape() as tape:
             v_real, v_fake = self._v_real(real), self._v(fake)
             critic_loss = self._critic_loss(real, fake, v_real, v_fake)
-            scaled = tf.nn.compute_average_loss(critic_loss)
+            scaled = average_over_global_batch(critic_loss)
         return tape.gradient(scaled, self.critic.trainable_variables), v_real, v_fake, critic_loss
 
     def _generator_gradients_impl(self, noise):
         with tf.GradientTape() as tape:
             v_fake = self._v(self._fake(noise))
             generator_loss = self.loss.generator_losses(v_fake)
-            scaled = tf.nn.compute_average_loss(generator_loss)
+            scaled = average_over_global_batch(generator_loss)
         return tape.gradient(scaled, self.generator.trainable_variables), generator_loss
 
     @staticmethod
@@ -285,11 +316,20 @@ class FGAN(keras.Model):
                 v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients
             )
         self._apply(self.generator_optimizer, generator_gradients, self.generator)
-        for name, value in stats.items():
-            self.trackers[name].update_state(value)
+        self.step_means.update_state(stats)
+        means = self.step_means.result()
         if spans_processes(self.distribute_strategy):  # Keras averages them over axis 0 across workers
-            return {name: tf.reshape(tracker.result(), [1]) for name, tracker in self.trackers.items()}
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+            return {name: tf.reshape(mean, [1]) for name, mean in means.items()}
+        return means
+
+
+def average_over_global_batch(per_example_loss):
+    """Σᵢ lossᵢ / (per-replica batch × replicas in sync), 0 for an empty batch: the scaling of
+    ``tf.nn.compute_average_loss``, without its three run-time checks of the batch size, which
+    it would run on every step (the batch size of a ``tf.data`` batch is unknown when traced)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    global_batch = tf.cast(tf.shape(per_example_loss)[0] * replicas, per_example_loss.dtype)
+    return tf.math.divide_no_nan(tf.reduce_sum(per_example_loss), global_batch)
 
 
 def steps_done(gan) -> int:

@@ -9,7 +9,8 @@ from fgan_bench import get_divergence, losses
 from fgan_bench.datasets import get_dataset, training_batches
 from fgan_bench.distribute import make_strategy
 from fgan_bench.models import build_models, dcgan_critic, dcgan_generator
-from fgan_bench.trainer import FGAN
+from fgan_bench.objectives import resolve
+from fgan_bench.trainer import FGAN, LOGGED, StepMeans
 
 
 def test_losses_are_the_f_gan_objective():
@@ -145,3 +146,33 @@ def test_jit_gradients_give_the_same_step():
         results.append([w.numpy() for w in gan.weights])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def _step_op_types(gan) -> set[str]:
+    """The op types of one traced training step, with the functions it calls."""
+    graph = tf.function(gan.train_step).get_concrete_function(next(iter(_data(gan)))).graph.as_graph_def()
+    return {node.op for node in graph.node} | {node.op for f in graph.library.function for node in f.node_def}
+
+
+def test_f_gan_step_holds_no_penalty_randomness_and_no_run_time_assert():
+    """The objective adds its own critic terms: an f-GAN none (no random draw in its step), WGAN-GP its
+    interpolation draw; and the losses are scaled without tf.nn.compute_average_loss's asserts."""
+    f_gan_ops = _step_op_types(_trainer("gan"))
+    assert not {op for op in f_gan_ops if "Random" in op or op == "Assert"}
+    keras.utils.set_random_seed(0)
+    generator, critic = build_models("mlp", kind="vector", shape=(2,), latent_dim=8, width=8, depth=1, filters=0)
+    wgan = FGAN(generator, critic, resolve("wgan_gp"), schedule="alternating", critic_steps=2)
+    wgan.compile(generator_optimizer=keras.optimizers.Adam(1e-3), critic_optimizer=keras.optimizers.Adam(1e-3))
+    assert any("Random" in op for op in _step_op_types(wgan))
+
+
+def test_step_means_log_each_statistic_averaged_over_the_steps():
+    means = StepMeans(("a", "b"))
+    for a, b in [(1.0, 10.0), (2.0, 20.0), (6.0, 0.0)]:
+        means.update_state({"a": tf.constant(a), "b": tf.constant(b)})
+    assert {k: float(v) for k, v in means.result().items()} == pytest.approx({"a": 3.0, "b": 10.0})
+    means.reset_state()
+    assert float(means.result()["a"]) == 0.0
+    gan = _trainer()
+    history = gan.fit(_data(gan), epochs=2, steps_per_epoch=10, verbose=0, shuffle=False)
+    assert set(history.history) == set(LOGGED) and all(np.isfinite(v).all() for v in history.history.values())

@@ -108,6 +108,12 @@ class Baseline:
         """What the critic's output stands for, for the ``t_real``/``t_fake`` logs: V itself."""
         return v
 
+    @property
+    def critic_penalties(self) -> tuple:
+        """``(critic_penalty,)`` where the baseline has a penalty of non-zero weight (WGAN-GP), else ``()``."""
+        weight = self.values.get(self.penalty_weight, 0.0) if self.penalty_weight else 0.0
+        return (self.critic_penalty,) if weight else ()
+
     def critic_penalty(self, critic, real, fake, seed=(0, 0)):
         """λ·(‖∇V(x̂)‖ − 1)² per example on interpolates x̂ (ε drawn from ``seed``), or 0 without a penalty."""
         weight = self.values.get(self.penalty_weight, 0.0) if self.penalty_weight else 0.0

@@ -45,14 +45,23 @@ def as_tensor(x: Any) -> Any:
 
 
 def _elementwise(fn: TensorFunction) -> TensorFunction:
-    """Wraps ``fn`` so that it accepts NumPy arrays and Python numbers as well as tensors."""
+    """Wraps ``fn`` so that it accepts NumPy arrays and Python numbers as well as tensors.
+
+    Inside a ``tf.function`` ``fn`` runs as written, never converted by AutoGraph: it is
+    element-wise tensor math with no data-dependent Python control flow, and AutoGraph cannot
+    read the source of a lambda sharing its statement with others (the registry's rows), which
+    it would report for each one. The wrapper keeps ``fn``'s docstring, but neither its name
+    (AutoGraph takes a function named ``<lambda>`` for a lambda) nor ``__wrapped__`` (which
+    would send AutoGraph to that source).
+    """
     if getattr(fn, "_fgan_wrapped", False):
         return fn
 
-    @functools.wraps(fn)
     def wrapper(x):
-        return fn(as_tensor(x))
+        return tf.autograph.experimental.do_not_convert(fn)(as_tensor(x))
 
+    functools.update_wrapper(wrapper, fn, assigned=("__module__", "__doc__"))
+    del wrapper.__wrapped__
     wrapper._fgan_wrapped = True
     return wrapper
 
