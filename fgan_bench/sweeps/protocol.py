@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,15 +151,18 @@ def run_protocol(
             _write_state(search, {})
             by_run = {config.run_id: (pair, number, config) for pair, number, config in batch}
 
-            def told(outcome: dict[str, Any], by_run=by_run) -> None:
+            retried: set[int] = set()  # outcomes (by identity) whose next attempt counts instead
+
+            def told(outcome: Mapping[str, Any], by_run=by_run, retried=retried) -> None:
                 pair, number, config = by_run[outcome["run_id"]]
                 retry = search.tell(pair, number, config, outcome)
-                outcome["retried"] = retry is not None  # its next attempt's outcome counts instead
+                if retry:
+                    retried.add(id(outcome))
                 progress.write(retry) if retry else progress.update(outcome)
 
             try:
                 ran = execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
-                outcomes += [o for o in ran if not o.get("already_done") and not o.get("retried")]
+                outcomes += [o for o in ran if not o.get("already_done") and id(o) not in retried]
             finally:
                 search.release()
         confirm = _confirmation_runs(search, progress)
