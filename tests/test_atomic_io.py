@@ -20,19 +20,6 @@ def _cli(*args):
                           timeout=600)
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A real 160 KiB tmpfs: room for a run's config and history, not for its first checkpoint."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"mounting a tmpfs is not allowed here ({mounted.stderr.strip()[:80]}): needs root")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
 def test_a_full_disk_at_the_first_checkpoint_is_one_line_and_resume_leaves_no_temporary_file(small_tmpfs):
     failed = _cli("run", *RUN, "--out", str(small_tmpfs))
     lines = [line for line in failed.stderr.strip().splitlines() if ": error: " in line]

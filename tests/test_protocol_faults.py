@@ -228,3 +228,31 @@ def test_ctrl_c_of_a_protocol_lists_finished_and_pending_trials_and_how_to_resum
     assert f"The same command resumes it (unfinished runs continue from their checkpoints in {tmp_path}" in error
     assert f"python -m fgan_bench sweep {path} --out {tmp_path / 'out'}" in error
     assert error.rstrip().endswith("interrupted")
+
+
+@pytest.mark.slow
+def test_a_trial_lost_to_a_real_full_disk_runs_again_once_there_is_room_without_using_budget(tmp_path, small_tmpfs):
+    """End to end on a real 160 KiB tmpfs: the first trial's checkpoint does not fit (disk full,
+    one line); when the protocol says it runs the trial again, the disk is grown, and the
+    protocol ends with its 2 trials complete — none lost, none added."""
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-m", "fgan_bench", "sweep", str(_file(tmp_path)), "--out",
+                                str(small_tmpfs), "--jobs", "1", "--no-report"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=env)
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if "lost to an I/O fault" in line and len([o for o in output if "lost to an I/O fault" in o]) == 1:
+            subprocess.run(["mount", "-o", "remount,size=8m", str(small_tmpfs)], check=True)
+    text = "".join(output)
+    assert process.wait(timeout=600) == 0, text[-3000:]
+    assert "lost to an I/O fault (FganBenchError: disk full writing" in text and "no budget used" in text, text[-3000:]
+    assert "Traceback" not in text
+    trials = pd.read_csv(small_tmpfs / "p" / "trials.csv")
+    assert len(trials) == 2 and set(trials["state"]) == {"complete"}, trials
