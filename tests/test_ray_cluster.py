@@ -124,3 +124,38 @@ def test_resources_per_run_are_checked_before_anything_starts(tmp_path, options,
     with pytest.raises(FganBenchError, match=message):
         execute([RunConfig(divergence="kl", **TINY).resolved()], tmp_path, **options)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_population_trains_in_one_ray_task_and_each_member_is_an_ordinary_run(tmp_path):
+    """``population = 2`` on Ray: the two compatible runs go to ONE task (one node folder, one
+    compiled step), each still its own run directory on the driver, with the same results as the
+    same population trained locally."""
+    ray = pytest.importorskip("ray")
+    from fgan_bench.population import run_population
+
+    options = {**TINY, "steps": 100, "population": 2}
+    configs = [RunConfig(divergence="kl", seed=seed, **options).resolved() for seed in (0, 1)]
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        outcomes = execute(configs, tmp_path / "sweep", executor="ray", cpus_per_run=1)
+    finally:
+        ray.shutdown()
+    local = run_population(configs, tmp_path / "local", announce=False)
+
+    assert sorted(o["run_id"] for o in outcomes) == sorted(c.run_id for c in configs)
+    assert {o["status"] for o in outcomes} == {"completed"}
+    scratches = set()
+    for config, expected in zip(configs, local, strict=True):
+        directory = tmp_path / "sweep" / "runs" / config.run_id
+        events = _events(directory)
+        kinds = [e["event"] for e in events]
+        assert [kinds.count(k) for k in ("submitted", "started", "completed", "lost")] == [1, 1, 1, 0], kinds
+        assert events[0]["together"] == 2
+        scratches.add(next(e["scratch"] for e in events if e["event"] == "started"))
+        result = json.loads((directory / RESULT).read_text())
+        timeless = {k: v for k, v in expected.final_metrics.items() if k != "wall_time_s"}
+        assert {k: result["final_metrics"][k] for k in timeless} == pytest.approx(timeless, rel=1e-6)
+        assert result["quality"] == pytest.approx(dict(expected.quality), rel=1e-6, nan_ok=True)
+        assert pd.read_csv(directory / "metrics.csv")["step"].tolist() == [50, 100]
+    assert len(scratches) == 1  # one task trained both

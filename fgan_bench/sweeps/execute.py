@@ -347,7 +347,7 @@ def _exit_code(process: multiprocessing.Process, timeout: float = 10.0) -> int |
 def _ray(configs: Sequence[RunConfig], sweep_dir: Path, resources: dict[str, float], report) -> list[Outcome]:
     from fgan_bench.sweeps.ray_executor import run_on_ray
 
-    return run_on_ray(configs, sweep_dir, **resources, report=report)
+    return run_on_ray(_tasks(configs), sweep_dir, **resources, report=report)
 
 
 def execute(
