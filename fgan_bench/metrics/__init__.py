@@ -74,9 +74,9 @@ def metric_entries() -> list[Entry[Metric]]:
 
 
 def metric_of_output(output: str) -> Metric | None:
-    """The registered metric that gives ``output`` by its ``directions`` (``true_jensen_shannon``:
-    ``true_divergence``), else None."""
-    return next((e.item for e in metric_entries() if e.item.direction(output) is not None), None)
+    """The registered metric that gives ``output``, by its ``directions`` (``true_jensen_shannon``:
+    ``true_divergence``) or its name (``variational_estimate``), else None."""
+    return next((e.item for e in metric_entries() if e.item.direction(output) is not None or e.name == output), None)
 
 
 #: A metric and the outputs asked of it (``None``: all of them).
