@@ -14,8 +14,9 @@ from fgan_bench.sweeps import load_sweep
 
 HEAD = '[sweep]\nname = "p"\ndatasets = ["ring8"]\ndivergences = ["kl"]\nseeds = [0]\n'
 SPACE = "[search.space]\ngenerator_lr = { log_uniform = [1e-4, 1e-2] }\n"
+#: Its two trials train as one population (each member evaluated as a single run is), its confirmation run alone.
 TINY = HEAD.replace("ring8", "mixture1d").replace('"p"', '"tiny"') + (
-    "[defaults]\nsteps = 20\nlog_every = 10\nsteps_per_execution = 10\nnum_samples = 200\n"
+    "[defaults]\nsteps = 20\nlog_every = 10\nsteps_per_execution = 10\nnum_samples = 200\npopulation = 2\n"
     "[search]\ntrials = 2\n" + SPACE + "[confirm]\nseeds = 1\n")
 
 
