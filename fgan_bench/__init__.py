@@ -71,9 +71,11 @@ _EXPORTS = {
     "UnknownNameError": "fgan_bench.errors",
     "evaluate_run": "fgan_bench.evaluation",
     "Metric": "fgan_bench.metrics",
+    "cheap_metrics": "fgan_bench.metrics",
     "evaluate": "fgan_bench.metrics",
     "get_metric": "fgan_bench.metrics",
     "list_metrics": "fgan_bench.metrics",
+    "metric_of_output": "fgan_bench.metrics",
     "register_metric": "fgan_bench.metrics",
     "Model": "fgan_bench.models",
     "get_model": "fgan_bench.models",
@@ -126,6 +128,7 @@ __all__ = [
     "__version__",
     "aggregate",
     "balanced_subset",
+    "cheap_metrics",
     "classifier_critic",
     "conditional_generator",
     "evaluate",
@@ -143,6 +146,7 @@ __all__ = [
     "list_models",
     "load_plugins",
     "losses",
+    "metric_of_output",
     "objectives",
     "register_baseline",
     "projection_critic",
@@ -207,7 +211,15 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
         UnknownNameError,
     )
     from fgan_bench.evaluation import evaluate_run
-    from fgan_bench.metrics import Metric, evaluate, get_metric, list_metrics, register_metric
+    from fgan_bench.metrics import (
+        Metric,
+        cheap_metrics,
+        evaluate,
+        get_metric,
+        list_metrics,
+        metric_of_output,
+        register_metric,
+    )
     from fgan_bench.models import Model, get_model, list_models, register_model
     from fgan_bench.models.conditional import classifier_critic, conditional_generator, projection_critic
     from fgan_bench.plugins import load_plugins

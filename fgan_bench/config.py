@@ -212,6 +212,11 @@ class RunConfig:
                                      check=_positive, default_text=_by_kind("num_samples", model_note=False))
     eval_every: int = option(0, "evaluate the metrics every N steps too (0: at the end only)", group="execution",
                              check=_at_least_zero)
+    metrics: tuple[str, ...] = option((), "the metrics evaluated: registered metric names (all their outputs) or "
+                                      "metric outputs (true_jensen_shannon: only it); empty: every default metric "
+                                      "that applies (a protocol's search trials: docs/protocol.md)",
+                                      group="execution", default_text="every default metric that applies",
+                                      identity=False, cli=False)
     tensorboard: bool = option(False, "write TensorBoard scalars and sample images to <run>/tensorboard/",
                                group="output", identity=False)
     isolate: bool = option(False, "sweeps: train this run in a fresh process of its own", identity=False,
@@ -239,7 +244,8 @@ class RunConfig:
                 ok = isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)
             if not ok:
                 noun = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
-                raise ConfigError(field.name, value, f"must be {noun.get(expected, 'a list of paths')}")
+                listed = "a list of paths" if field.name == "plugins" else "a list of names"
+                raise ConfigError(field.name, value, f"must be {noun.get(expected, listed)}")
 
     def resolved(self) -> RunConfig:
         """Validates the options and fills every ``None``; raises a one-line ConfigError."""
@@ -306,6 +312,7 @@ class RunConfig:
             **values,
         )
         config.check()
+        _check_metrics(config.metrics, dataset)
         return ResolvedRun(config, dataset, divergence, generator_divergence, model)
 
     def _resolved_losses(self):
@@ -370,7 +377,7 @@ class RunConfig:
         unknown = set(values) - names
         if unknown:
             raise FganBenchError(f"unknown run option(s) {', '.join(sorted(unknown))}")
-        values = {k: tuple(v) if k == "plugins" and isinstance(v, list) else v for k, v in values.items()}
+        values = {k: tuple(v) if k in ("plugins", "metrics") and isinstance(v, list) else v for k, v in values.items()}
         return cls(**values)
 
     @property
@@ -406,6 +413,17 @@ def _field_type(field: dataclasses.Field) -> type:
 
 def field_type(name: str) -> type:
     return _field_type(next(f for f in dataclasses.fields(RunConfig) if f.name == name))
+
+
+def _check_metrics(names: Sequence[str], dataset: Dataset) -> None:
+    """Each of ``metrics`` is a registered metric or metric output that applies to ``dataset``."""
+    if names:
+        from fgan_bench.metrics import check_metric_names
+
+        try:
+            check_metric_names(names, dataset)
+        except FganBenchError as error:
+            raise ConfigError("metrics", list(names), str(error)) from None
 
 
 def _default_log_every(steps: int, steps_per_execution: int) -> int:

@@ -66,15 +66,17 @@ def evaluate_generator(
 
 
 class PeriodicEvaluation(keras.callbacks.Callback):
-    """Every ``every`` steps, evaluates the default metrics and adds them to the epoch's logs.
+    """Every ``every`` steps, evaluates the run's metrics (``metrics``; None: every default one) and
+    adds them to the epoch's logs.
 
     Placed before the CSV writer, its values land in ``metrics.csv`` on the rows of the
     steps it evaluated (empty elsewhere); its samples stay in ``last_samples`` (and their
     step in ``last_step``) for the TensorBoard writer.
     """
 
-    def __init__(self, dataset, every: int, num_samples: int, seed: int, steps_per_epoch: int):
+    def __init__(self, dataset, every: int, num_samples: int, seed: int, steps_per_epoch: int, metrics=None):
         super().__init__()
+        self.metrics = metrics
         self.last_samples, self.last_step = None, None
         self.dataset, self.every, self.num_samples, self.seed = dataset, every, num_samples, seed
         self.steps_per_epoch = steps_per_epoch
@@ -85,7 +87,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             return
         self.last_samples, self.last_step = generate(self.model, self.num_samples, self.seed), step
         skipped: dict[str, str] = {}  # recorded once, in result.json, from the final evaluation
-        logs.update(evaluate_generator(self.model, self.dataset, self.last_samples, seed=self.seed, skipped=skipped))
+        logs.update(evaluate_generator(self.model, self.dataset, self.last_samples, seed=self.seed,
+                                       metrics=self.metrics, skipped=skipped))
 
 
 def sample_evaluator(dataset, num_samples: int, seed: int):

@@ -126,16 +126,6 @@ def make_pruner(settings: dict[str, Any] | None):
     )
 
 
-def metric_family(output: str) -> str:
-    """The registered metric that computes ``output`` (e.g. ``true_divergence`` for ``true_jensen_shannon``)."""
-    from fgan_bench.metrics import metric_entries
-
-    for entry in metric_entries():
-        if entry.item.direction(output) is not None or entry.item.name == output:
-            return entry.item.name
-    raise KeyError(output)
-
-
 def trial_callbacks(directory: Path, config, evaluate) -> list:
     """The callbacks a run needs as a protocol trial: none without ``trial.json``.
 
@@ -169,7 +159,6 @@ def make_pruning_callback():
             self.info, self.config, self.evaluate = info, config, evaluate
             pruning = info["pruning"]
             self.every, self.metric = int(pruning["every"]), pruning["metric"]
-            self.family = metric_family(self.metric)
             study = optuna.load_study(
                 study_name=info["study"], storage=open_storage(info["storage"]), pruner=make_pruner(pruning)
             )
@@ -182,7 +171,7 @@ def make_pruning_callback():
             step = (epoch + 1) * self.config.log_every
             if step % self.every or step >= self.config.steps:
                 return
-            value = self.evaluate(self.model, [self.family]).get(self.metric, math.nan)
+            value = self.evaluate(self.model, [self.metric]).get(self.metric, math.nan)  # that output alone
             if math.isnan(value) or self.trial is None:
                 return
             import optuna

@@ -47,8 +47,9 @@ class ResolvedRun:
         before TensorFlow starts; a one-line refusal when no metric could run at all."""
         from fgan_bench.metrics import sample_shortfalls
 
-        short = sample_shortfalls(self.dataset, self.config.num_samples)
-        if short and len(short) == len(sample_shortfalls(self.dataset, 0)):  # with no sample, every metric is short
+        names = self.config.metrics or None  # the run's metrics (none named: every default one)
+        short = sample_shortfalls(self.dataset, self.config.num_samples, names)
+        if short and len(short) == len(sample_shortfalls(self.dataset, 0, names)):  # with no sample, all are short
             name, reason = next(iter(short.items()))
             raise FganBenchError(f"no metric can evaluate this run: {name} {reason}; raise --num-samples "
                                  f"or give the data more rows")

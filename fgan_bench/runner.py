@@ -233,7 +233,8 @@ def _add_callbacks(session: TrainingSession, run: ResolvedRun, directory: RunDir
     session.callbacks += [cb.StepLogger(config.log_every, session.elapsed_before), session.guard]
     evaluation = None
     if config.eval_every:
-        evaluation = PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed, config.log_every)
+        evaluation = PeriodicEvaluation(dataset, config.eval_every, config.num_samples, config.seed, config.log_every,
+                                        metrics=config.metrics or None)
         session.callbacks.append(evaluation)
     session.callbacks += [cb.MetricsCSV(directory.metrics, LOGGED),
                           cb.AtomicCheckpoint(directory.checkpoint, session.guard)]
@@ -367,8 +368,9 @@ def _out_of_memory(error: BaseException) -> bool:
 
 
 def _evaluate_samples(gan, run: ResolvedRun, directory: RunDirectory, board=None) -> dict[str, Any]:
-    """Final samples (``samples.npy``, ``samples.png``) and every default metric for them, with
-    the metrics too few samples skip (and their reasons) recorded."""
+    """Final samples (``samples.npy``, ``samples.png``) and the run's metrics for them (every
+    default metric unless its ``metrics`` option names some), with the metrics too few samples
+    skip (and their reasons) recorded."""
     from fgan_bench.evaluation import evaluate_generator, generate
     from fgan_bench.models.builtin import exact_density
     from fgan_bench.plotting import plot_samples
@@ -383,7 +385,8 @@ def _evaluate_samples(gan, run: ResolvedRun, directory: RunDirectory, board=None
     title = f"{config.divergence} on {dataset_label(config.dataset)}, {config.steps} steps, seed {config.seed}"
     plot_samples(samples, dataset, directory.samples_figure, title=title)
     timings: dict[str, float] = {}
-    quality = evaluate_generator(gan, dataset, samples, seed=config.seed, timings=timings, skipped=skipped)
+    quality = evaluate_generator(gan, dataset, samples, seed=config.seed, metrics=config.metrics or None,
+                                 timings=timings, skipped=skipped)
     if dataset.modes is not None:
         quality["modes_total"] = len(dataset.modes)
     quality.update(_label_quality(gan, run))

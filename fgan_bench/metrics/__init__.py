@@ -1,7 +1,9 @@
 """The metric registry and :func:`evaluate`: yardsticks that need no download.
 
 ``evaluate(dataset, fake)`` computes every default metric that applies to the dataset (see
-:mod:`fgan_bench.metrics.builtin` for the table) and returns a flat ``{name: value}`` dict.
+:mod:`fgan_bench.metrics.builtin` for the table) and returns a flat ``{name: value}`` dict;
+``evaluate(dataset, fake, ["true_jensen_shannon", "modes"])`` only those: a metric's name asks
+for all its outputs, an output's name (:func:`metric_of_output`) for that output alone.
 Metrics are pluggable like divergences and datasets: ``register_metric(Metric(...))`` in a
 ``--plugins`` file, or an installed package's entry point in the group
 ``fgan_bench.metrics``.
@@ -9,6 +11,7 @@ Metrics are pluggable like divergences and datasets: ``register_metric(Metric(..
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -70,6 +73,38 @@ def metric_entries() -> list[Entry[Metric]]:
     return _REGISTRY.entries()
 
 
+def metric_of_output(output: str) -> Metric | None:
+    """The registered metric that gives ``output``, by its ``directions`` (``true_jensen_shannon``:
+    ``true_divergence``) or its name (``variational_estimate``), else None."""
+    return next((e.item for e in metric_entries() if e.item.direction(output) is not None or e.name == output), None)
+
+
+#: A metric and the outputs asked of it (``None``: all of them).
+Selected = tuple[Metric, "frozenset[str] | None"]
+
+
+def _selection(names: Sequence[str]) -> list[Selected]:
+    """The metrics ``names`` ask for: a registered metric's name (alias) asks for all its outputs,
+    an output's name for that output; an unknown name lists the closest metric names."""
+    selected: dict[str, Selected] = {}
+    for name in names:
+        giver = None if name in _REGISTRY else metric_of_output(name)
+        metric = giver or get_metric(name)
+        asked = None if giver is None else frozenset({name})
+        if metric.name in selected:
+            before = selected[metric.name][1]
+            asked = None if before is None or asked is None else before | asked
+        selected[metric.name] = (metric, asked)
+    return list(selected.values())
+
+
+def cheap_metrics(dataset) -> list[str]:
+    """The default metrics marked ``cheap`` (:class:`Metric`) that apply to ``dataset``'s trained runs."""
+    from fgan_bench.datasets import get_dataset
+
+    return [m.name for m in applicable_metrics(_planned_inputs(get_dataset(dataset))) if m.cheap]
+
+
 def applicable_metrics(inputs: EvaluationInputs, names: Sequence[str] | None = None) -> list[Metric]:
     """The named metrics (default: every default metric) that apply to these inputs."""
     metrics = (
@@ -96,7 +131,7 @@ def check_metric_names(names: Sequence[str], dataset, *, critic: bool = True) ->
     """The metrics named, after refusing any that is unknown or does not apply to ``dataset``.
 
     Args:
-        names: metric names, as given with ``--metrics``.
+        names: metric names or metric outputs, as given with ``--metrics``.
         dataset: a :class:`~fgan_bench.datasets.Dataset` or its spec.
         critic: whether the run's critic is at hand (it is for a trained run).
 
@@ -112,7 +147,13 @@ def check_metric_names(names: Sequence[str], dataset, *, critic: bool = True) ->
 
 
 def _check_names(names: Sequence[str], inputs: EvaluationInputs) -> list[Metric]:
-    metrics = [get_metric(name) for name in names]
+    return [metric for metric, _ in _checked_selection(names, inputs)]
+
+
+def _checked_selection(names: Sequence[str], inputs: EvaluationInputs) -> list[Selected]:
+    """:func:`_selection`, after refusing any metric that does not apply to these inputs."""
+    chosen = _selection(names)
+    metrics = [metric for metric, _ in chosen]
     refused = [m.name for m in metrics if not _applies(m, inputs)]
     if refused:
         dataset = inputs.dataset
@@ -122,7 +163,7 @@ def _check_names(names: Sequence[str], inputs: EvaluationInputs) -> list[Metric]
             f"{'do' if len(refused) > 1 else 'does'} not apply to dataset {dataset.spec!r} ({dataset.kind} data"
             f"{'' if inputs.critic is not None else ', no critic'}); choose from: {', '.join(usable)}"
         )
-    return metrics
+    return chosen
 
 
 def evaluation_real_count(dataset) -> int:
@@ -172,7 +213,9 @@ def evaluate(
     Args:
         dataset: a :class:`~fgan_bench.datasets.Dataset` or its spec.
         fake: generated examples, shape (n, *dataset.shape).
-        metrics: metric names; default: every default metric that applies.
+        metrics: metric names (all their outputs) or metric outputs (only those, e.g.
+            ``true_jensen_shannon`` computes that one true divergence); default: every default
+            metric that applies.
         real: real examples to compare with; default: ``dataset.held_out(10_000, seed)``
             (fresh samples for synthetic data, the test split for finite data).
         seed: for subsampling and the held-out draw.
@@ -212,8 +255,9 @@ def evaluate(
     values: dict[str, float] = {}
     if not np.all(np.isfinite(fake)):
         return values
-    chosen = _check_names(metrics, inputs) if metrics is not None else applicable_metrics(inputs)
-    for metric in chosen:
+    chosen = (_checked_selection(metrics, inputs) if metrics is not None
+              else [(metric, None) for metric in applicable_metrics(inputs)])
+    for metric, asked in chosen:
         reason = shortfall(metric, len(inputs.real), len(fake))
         if reason is not None:
             if skipped is None:
@@ -222,7 +266,8 @@ def evaluate(
                 skipped[metric.name] = reason
             continue
         started = time.perf_counter()
-        values.update({k: float(v) for k, v in metric.compute(inputs).items()})
+        computed = metric.compute(inputs if asked is None else dataclasses.replace(inputs, outputs=asked))
+        values.update({k: float(v) for k, v in computed.items() if asked is None or k in asked})
         if timings is not None:
             timings[metric.name] = time.perf_counter() - started
     return values
@@ -244,6 +289,7 @@ __all__ = [
     "DIVERGED_MAGNITUDE",
     "applicable_metrics",
     "check_metric_names",
+    "cheap_metrics",
     "evaluate",
     "evaluation_real_count",
     "exploded_values",
@@ -251,6 +297,7 @@ __all__ = [
     "list_metrics",
     "metric_direction",
     "metric_entries",
+    "metric_of_output",
     "mode_metrics",
     "register_metric",
     "sample_shortfalls",

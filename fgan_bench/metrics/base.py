@@ -28,6 +28,9 @@ class EvaluationInputs:
         cache_dir: where trained feature classifiers are kept (``None``: the default).
         fake_labels: the class each generated example was requested for (conditional runs), else ``None``.
         class_logits: the critic's K class logits for a batch of examples (semi-supervised runs), else ``None``.
+        outputs: the outputs asked of the metric being computed (``None``: all of them); a metric
+            may compute only these (the true divergences do), :func:`~fgan_bench.metrics.evaluate`
+            keeps only these.
     """
 
     dataset: Any
@@ -40,6 +43,7 @@ class EvaluationInputs:
     cache_dir: str | Path | None = None
     fake_labels: np.ndarray | None = None
     class_logits: Callable[[np.ndarray], np.ndarray] | None = None
+    outputs: frozenset[str] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +66,9 @@ class Metric:
         min_samples: the fewest examples it needs on each side (real and generated); with
             fewer it is skipped, its reason recorded (:mod:`fgan_bench.metrics.checks`).
         min_samples_reason: why, in a few words (``"k-NN with k = 3"``).
+        cheap: costs next to nothing (milliseconds for 10,000 examples, against seconds for
+            the kernel, k-NN and density metrics), so a protocol's search trials evaluate it
+            beside the score (:meth:`~fgan_bench.sweeps.protocol_spec.Protocol.trial_metrics`).
     """
 
     name: str
@@ -73,6 +80,7 @@ class Metric:
     directions: Mapping[str, Direction] = dataclasses.field(default_factory=dict)
     min_samples: int = 2
     min_samples_reason: str = ""
+    cheap: bool = False
 
     def __post_init__(self):
         if not callable(self.compute):

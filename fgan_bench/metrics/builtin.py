@@ -22,6 +22,9 @@ classifier             ``classifier_frechet_distance``, ``classifier_kid``,  ima
                        ``classifier_precision``, ``classifier_recall``,
                        ``classifier_accuracy``
 =====================  ==================================================  =========================
+
+``sliced_wasserstein`` and ``modes`` are ``cheap`` (milliseconds for 10,000 examples, where the
+kernel, k-NN and density metrics take seconds): a protocol's search trials evaluate them too.
 """
 
 from __future__ import annotations
@@ -60,12 +63,15 @@ def _modes(inputs: EvaluationInputs) -> dict[str, float]:
 
 
 def _true_divergence(inputs: EvaluationInputs) -> dict[str, float]:
+    """``true_<spec>`` for every example divergence, or only those asked (``inputs.outputs``): one
+    quadrature per divergence, over the grid and KDE they share."""
     from fgan_bench.divergences import example_divergences
 
+    asked = inputs.outputs
     return density.true_divergences(
         inputs.dataset,
         inputs.fake,
-        example_divergences(),
+        [d for d in example_divergences() if asked is None or f"true_{d.spec}" in asked],
         real=inputs.real,
         generator_density=inputs.generator_density,
         seed=inputs.seed,
@@ -147,6 +153,7 @@ BUILTIN_METRICS = (
         "W₁ averaged over random 1-D projections",
         where="every dataset",
         directions={"sliced_wasserstein": "lower"},
+        cheap=True,
     ),
     Metric(
         "modes",
@@ -155,6 +162,7 @@ BUILTIN_METRICS = (
         where="data with known modes (ring8, grid25, PacGAN's)",
         applies_to=lambda inputs: inputs.dataset.modes is not None,
         directions={"modes_captured": "higher", "high_quality_fraction": "higher", "mode_kl": "lower"},
+        cheap=True,
     ),
     Metric(
         "true_divergence",

@@ -49,12 +49,10 @@ def replicate_scores(scores: pd.DataFrame, replicate_of_seed: dict[str, int] | N
 
 def family_of(metric: str) -> str:
     """The registered metric that computes an output (``modes_captured`` → ``modes``)."""
-    from fgan_bench.metrics import metric_entries
+    from fgan_bench.metrics import metric_of_output
 
-    for entry in metric_entries():
-        if entry.item.direction(metric) is not None:
-            return entry.item.name
-    return metric
+    giver = metric_of_output(metric)
+    return metric if giver is None else giver.name
 
 
 def answers(finished: pd.DataFrame, varying: list[str], metrics: dict[str, str], summary: pd.DataFrame,

@@ -76,8 +76,8 @@ def _write_state(search: Studies, confirm: dict[tuple, list[RunConfig]]) -> None
 
 
 def protocol_record(search: Studies, phase: dict[str, str]) -> dict[str, Any]:
-    """``sweep.json``'s ``protocol``: storage, budget, metrics, space, seeds, studies and each
-    run's phase (``search`` or ``confirm``), all the report needs."""
+    """``sweep.json``'s ``protocol``: storage, budget, metrics (the score, what trials evaluate), space,
+    seeds, studies and each run's phase (``search`` or ``confirm``), all the report needs."""
     protocol, sweep = search.protocol, search.sweep
     return {
         "storage": storage_record(search.storage, search.sweep_dir),
@@ -85,6 +85,7 @@ def protocol_record(search: Studies, phase: dict[str, str]) -> dict[str, Any]:
         "replicates": protocol.replicates,
         "sampler": protocol.sampler,
         "metrics": {pair[0]: protocol.metric_for(pair[0]) for pair in search.pairs},
+        "trial_metrics": {d: None if m is None else list(m) for d, m in search.trial_metrics.items()},
         "space": {p.name: [p.kind, list(p.values)] for p in protocol.space},
         "pruning": protocol.pruning,
         "search_seed": sweep.seeds[0],

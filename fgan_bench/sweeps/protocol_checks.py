@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 def check_protocol(sweep: Sweep, protocol: Protocol, pairs: Sequence[tuple[str, str]]) -> None:
     """Raises a one-line :class:`~fgan_bench.errors.FganBenchError` (``file:line: key: problem; fix``) for the first
-    unknown dataset or divergence, divergence studied twice, unknown or inapplicable metric, or
+    unknown dataset or divergence, divergence studied twice, unknown or inapplicable metric (the
+    score, the trials' ``[search] metrics``), confirmation runs that would not evaluate the score, or
     searched bound outside its option's valid range."""
     from fgan_bench.sweeps.protocol_spec import trial_config
 
@@ -46,6 +47,7 @@ def check_protocol(sweep: Sweep, protocol: Protocol, pairs: Sequence[tuple[str, 
     pruning_metric = (protocol.pruning or {}).get("metric")
     if pruning_metric is not None and pruning_metric != protocol.metric:
         _check_metric(sweep, pruning_metric, "search.pruning")
+    _check_evaluated_metrics(sweep, protocol, bases)
     for parameter in protocol.space:
         for base in bases.values():
             _check_bounds(sweep, parameter.name, _source_of(parameter, protocol), base)
@@ -62,6 +64,25 @@ def _check_one_study_each(sweep: Sweep, pairs: Sequence[tuple[str, str]], bases:
                 f"divergences: {pair[1]!r} is listed twice (as {seen[key]!r} and {pair[1]!r}); a protocol gives "
                 f"each divergence one study and one budget: remove the duplicate", "sweep", "divergences")
         seen[key] = pair[1]
+
+
+def _check_evaluated_metrics(sweep: Sweep, protocol: Protocol, bases: dict) -> None:
+    """Each study's score and its trials' metrics apply to its data, and its confirmation runs (which
+    evaluate what ``[defaults] metrics`` names, every metric without it) give the score."""
+    from fgan_bench.errors import FganBenchError
+    from fgan_bench.metrics import check_metric_names, metric_of_output
+
+    for (dataset, _), base in bases.items():
+        score = protocol.metric_for(dataset)
+        for names, key in (((score,), "metric"), (protocol.trial_metrics(dataset) or (), "metrics")):
+            try:
+                check_metric_names(names, base.dataset)
+            except FganBenchError as error:
+                raise sweep.error(f"[search] {key}: {error}", "search", key) from None
+        giver = metric_of_output(score)
+        if base.metrics and score not in base.metrics and (giver is None or giver.name not in base.metrics):
+            raise sweep.error(f"metrics: the confirmation runs on {dataset} would not evaluate the score {score!r}; "
+                              f"add it to [defaults] metrics or remove that key", "defaults", "metrics")
 
 
 def _check_metric(sweep: Sweep, metric: str, table: str) -> None:

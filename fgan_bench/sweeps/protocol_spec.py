@@ -10,6 +10,7 @@ fresh seeds)::
     seed = 0                     # the sampler's seed
     replicates = 5               # independent searches per (dataset, divergence) (default 1)
     metric = "true_jensen_shannon"   # the score (default: the dataset's main metric)
+    metrics = "decision"         # what a trial evaluates: the score and the cheap metrics; "all"; or a list
     # storage = "postgresql://user@host/db"   # default: <sweep folder>/study.journal
 
     [search.space]               # any `run` option
@@ -28,6 +29,12 @@ fresh seeds)::
     seeds = 5                    # each replicate's best re-run with 5 fresh seeds (or a list)
 
 Replicates (the unit of replication is the tuning procedure, see docs/protocol.md): replicate
+r has its own trials, training seed and fresh confirmation seeds.
+
+Search-time evaluation: a trial is scored by its ``metric`` alone, so by default a trial's run
+evaluates only that output and the metrics registered as cheap (:attr:`Metric.cheap
+<fgan_bench.metrics.Metric>`: ``sliced_wasserstein``, ``modes``); the confirmation runs evaluate
+every metric, as plain runs do (:meth:`Protocol.trial_metrics`).
 
 This module parses those tables into frozen records (:class:`Protocol`, :class:`Parameter`);
 :mod:`fgan_bench.sweeps.studies` keeps the Optuna studies and :mod:`fgan_bench.sweeps.protocol`
@@ -49,7 +56,9 @@ from fgan_bench.sweeps.definition import RUN_OPTIONS, Sweep, _line_of
 
 SAMPLERS = ("random", "tpe")
 KINDS = ("log_uniform", "uniform", "int", "choice", "same_as")
-SEARCH_KEYS = ("trials", "sampler", "seed", "replicates", "metric", "storage", "space", "pruning")
+SEARCH_KEYS = ("trials", "sampler", "seed", "replicates", "metric", "metrics", "storage", "space", "pruning")
+#: ``[search] metrics`` by name: the score and the cheap metrics (the default), or every metric.
+SEARCH_METRICS = ("decision", "all")
 PRUNING_KEYS = ("every", "min_resource", "reduction_factor", "metric")
 
 
@@ -95,6 +104,7 @@ class Protocol:
     confirm_seeds: tuple[int, ...]
     replicates: int = 1
     search_seed: int = 0
+    search_metrics: str | tuple[str, ...] = "decision"
 
     @property
     def total_trials(self) -> int:
@@ -115,6 +125,17 @@ class Protocol:
 
     def metric_for(self, dataset: str) -> str:
         return self.metric or dataset_main_metric(dataset)
+
+    def trial_metrics(self, dataset: str) -> tuple[str, ...] | None:
+        """What a search trial on ``dataset`` evaluates (its run's ``metrics`` option): the score
+        (:meth:`metric_for`) and the cheap metrics that apply (``"decision"``) or the metrics
+        listed; None for ``"all"``: what the confirmation runs evaluate."""
+        from fgan_bench.metrics import cheap_metrics
+
+        if self.search_metrics == "all":
+            return None
+        extra = cheap_metrics(dataset) if self.search_metrics == "decision" else self.search_metrics
+        return tuple(dict.fromkeys((self.metric_for(dataset), *extra)))
 
 
 def load_protocol(sweep: Sweep) -> Protocol | None:
@@ -149,6 +170,7 @@ def load_protocol(sweep: Sweep) -> Protocol | None:
         confirm_seeds=tuple(seeds),
         replicates=replicates,
         search_seed=sweep.seeds[0],
+        search_metrics=_search_metrics(search.get("metrics", "decision"), fail),
     )
     _check_replicates(protocol, fail)
     return protocol
@@ -173,6 +195,16 @@ def _search_settings(search: dict[str, Any], fail) -> tuple[int, str, int, str |
     if storage is not None and not isinstance(storage, str):
         raise fail("[search] storage must be a URL or a file path", "search", "storage")
     return trials, sampler, seed, storage
+
+
+def _search_metrics(value: Any, fail) -> str | tuple[str, ...]:
+    """``[search] metrics``: one of :data:`SEARCH_METRICS` or a non-empty list of metric names."""
+    if isinstance(value, str) and value in SEARCH_METRICS:
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise fail(f'[search] metrics must be "decision" (the score and the cheap metrics), "all" (every metric, as '
+               f'the confirmation runs) or a list of metric names, got {value!r}', "search", "metrics")
 
 
 def _check_replicates(protocol: Protocol, fail) -> None:
@@ -263,9 +295,12 @@ def study_name(sweep_name: str, dataset: str, divergence: str) -> str:
     return f"{sweep_name}/{dataset}/{divergence}"
 
 
-def trial_config(sweep: Sweep, dataset: str, divergence: str, params: dict[str, Any], seed: int) -> RunConfig:
-    """The resolved run config of a trial (``params`` from Optuna; ``same_as`` copied)."""
-    options = {**sweep.defaults, **sweep.overrides.get(dataset, {}), **params, "seed": seed}
+def trial_config(sweep: Sweep, dataset: str, divergence: str, params: dict[str, Any], seed: int,
+                 metrics: tuple[str, ...] | None = None) -> RunConfig:
+    """The resolved run config of a trial (``params`` from Optuna; ``same_as`` copied), evaluating
+    ``metrics`` (None: as the sweep's defaults say)."""
+    chosen = {} if metrics is None else {"metrics": metrics}
+    options = {**sweep.defaults, **sweep.overrides.get(dataset, {}), **params, "seed": seed, **chosen}
     return RunConfig(divergence=divergence, dataset=dataset, plugins=sweep.plugins, **options).resolved()
 
 
@@ -281,6 +316,10 @@ def describe_protocol(sweep: Sweep, protocol: Protocol, patterns: Sequence[str] 
     """What ``sweep --dry-run`` prints for a protocol: the pairs, the budget, the space."""
     pairs = select_pairs(sweep, patterns)
     lines = [f"{d} × {v}: {protocol.trials} trials on {protocol.metric_for(d)}" for d, v in pairs]
+    for dataset in dict.fromkeys(d for d, _ in pairs):
+        chosen = protocol.trial_metrics(dataset)
+        lines.append(f"{dataset}: each search trial evaluates "
+                     f"{'what the confirmation runs do' if chosen is None else ', '.join(chosen)}")
     space = ", ".join(f"{p.name} {p.kind} {list(p.values)}" for p in protocol.space)
     pruning = (f"successive halving every {protocol.pruning['every']} steps" if protocol.pruning else "no pruning")
     runs = len(pairs) * protocol.replicates * (protocol.trials + len(protocol.confirm_seeds))

@@ -115,6 +115,8 @@ class Studies:
             except Exception as error:  # noqa: BLE001 - a journal line damaged: shows once the study writes
                 raise storage_error(storage, error) from None
         self.searched = [p for p in protocol.space if p.kind != "same_as"]
+        #: per dataset, what its trials evaluate (:meth:`Protocol.trial_metrics`)
+        self.trial_metrics = {dataset: protocol.trial_metrics(dataset) for dataset, _ in self.pairs}
         self.claims: dict[str, rundir.Claim] = {}  # run id -> this process's hold on a queued run
 
     def params_of(self, trial_params: dict[str, Any]) -> dict[str, Any]:
@@ -124,14 +126,17 @@ class Studies:
                 params[parameter.name] = params[parameter.values[0]]
         return params
 
-    def config(self, pair, trial_params: dict[str, Any], seed: int | None = None) -> RunConfig:
+    def config(self, pair, trial_params: dict[str, Any], seed: int | None = None, metrics=None) -> RunConfig:
+        """A run of ``pair`` with these parameters (a confirmation run: the sweep's metrics)."""
         seed = self.sweep.seeds[0] if seed is None else seed
-        return trial_config(self.sweep, *pair, self.params_of(trial_params), seed)
+        return trial_config(self.sweep, *pair, self.params_of(trial_params), seed, metrics)
 
     def trial_run(self, pair, trial) -> RunConfig:
-        """The run of a search trial: its parameters, trained with its replicate's seed."""
+        """The run of a search trial: its parameters, trained with its replicate's seed, evaluated
+        on what the search needs (:meth:`Protocol.trial_metrics`)."""
         protocol = self.protocol
-        return self.config(pair, trial.params, protocol.seed_of_replicate(protocol.replicate_of(trial.number)))
+        seed = protocol.seed_of_replicate(protocol.replicate_of(trial.number))
+        return self.config(pair, trial.params, seed, self.trial_metrics[pair[0]])
 
     def ask(self, pair) -> ClaimedTrial | None:
         """A new trial of ``pair``'s study, claimed; None beyond the budget (marked surplus), for an
