@@ -53,3 +53,16 @@ def test_tensorflow_same_padding_arithmetic():
     assert same_padding(5, 3, 2) == (1, 1)
     assert same_padding(4, 4, 1) == (1, 2)  # odd total: the extra pixel after
     assert same_padding(4, 1, 2) == (0, 0)
+
+
+def test_a_convolution_of_unknown_image_size_does_not_stack_and_says_why():
+    import keras
+
+    from fgan_bench.population import NotStackable, stack_network
+
+    inputs = keras.Input((None, None, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(inputs))
+    with pytest.raises(NotStackable, match="conv.*fixed input size"):
+        stack_network(model)
+    fixed = keras.Input((6, 6, 1))
+    stack_network(keras.Model(fixed, keras.layers.Conv2D(2, 3)(fixed)))  # a known size stacks

@@ -64,10 +64,13 @@ def stacked_dense(layer, value, x, training):
 
 
 def check_conv(layer):
-    """Channels last, no dilation, no groups, no output padding."""
+    """Channels last, no dilation, no groups, no output padding, a known image size (im2col slices it)."""
     plain = tuple(layer.dilation_rate) == (1, 1) and getattr(layer, "groups", 1) == 1
     if layer.data_format != "channels_last" or not plain or getattr(layer, "output_padding", None) is not None:
         raise NotStackable(f"layer {layer.name!r}: only channels_last, undilated, ungrouped convolutions stack")
+    if None in tuple(layer.input.shape)[1:]:
+        raise NotStackable(f"layer {layer.name!r}: a stacked convolution needs a fixed input size, "
+                           f"got {tuple(layer.input.shape)}")
 
 
 def check_batch_normalization(layer):
