@@ -8,9 +8,8 @@ non-trainable variable's path to its new stacked value (batch norm's moving stat
 The graph of a stacked network is the graph of one network: it does not grow with K.
 
 * Dense: ``y[k] = x[k] · W[k] + b[k]`` — one batched ``einsum`` ``kbi,kio->kbo``.
-* Conv2D / Conv2DTranspose: the members are folded into channels, ``(K, B, H, W, C) →
-  (B, H, W, K·C)``, and one *grouped* convolution (``feature_group_count = K``, which XLA
-  supports on CPU and GPU) applies member k's kernel to its own channel group.
+* Conv2D / Conv2DTranspose: im2col (col2im for the transposed one) and one batched matmul
+  with the members on the dot's batch axis (:mod:`fgan_bench.population.convolutions`).
 * BatchNormalization: per-member moments over all axes but the member and channel axes,
   ``y = γ (x − μ)/√(σ² + ε) + β``; moving statistics ``m ← m·momentum + μ·(1 − momentum)``.
 * Elementwise layers (ReLU, LeakyReLU, Activation, Rescaling) apply as they are.
@@ -18,7 +17,7 @@ The graph of a stacked network is the graph of one network: it does not grow wit
 Plugin models stack through the same table: :func:`register_stacked_layer` adds a rule for a
 layer class. A network holding a layer with no rule, or that is not a chain of layers, is not
 stackable (:class:`NotStackable`); the population then trains its members one run per step.
-Stacked rules run under ``jit_compile``: grouped convolutions need XLA on CPU.
+Stacked rules run under ``jit_compile`` (the population step is XLA-compiled).
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import keras
 import tensorflow as tf
 
 from fgan_bench.models.builtin import LocationScale
+from fgan_bench.population.convolutions import member_conv2d, member_conv2d_transpose
 
 
 class NotStackable(Exception):
@@ -63,31 +63,14 @@ def stacked_dense(layer, value, x, training):
     return _activate(layer, y), {}
 
 
-def fold_members(x):
-    """(K, B, H, W, C) → (B, H, W, K·C): member k's channels are the k-th group."""
-    members, channels = tf.shape(x)[0], tf.shape(x)[-1]
-    folded = tf.transpose(x, [1, 2, 3, 0, 4])
-    return tf.reshape(folded, tf.concat([tf.shape(folded)[:3], [members * channels]], 0))
-
-
-def unfold_members(y, members):
-    """(B, H, W, K·C) → (K, B, H, W, C)."""
-    shape = tf.shape(y)
-    y = tf.reshape(y, tf.concat([shape[:3], [members, shape[3] // members]], 0))
-    return tf.transpose(y, [3, 0, 1, 2, 4])
-
-
-def _grouped_kernel(kernel):
-    """(K, h, w, a, b) → (h, w, a, K·b): the kernel of a grouped convolution."""
-    shape = tf.shape(kernel)
-    return tf.reshape(tf.transpose(kernel, [1, 2, 3, 0, 4]), [shape[1], shape[2], shape[3], shape[0] * shape[4]])
-
-
 def check_conv(layer):
-    """Channels last, no dilation, no groups, no output padding."""
+    """Channels last, no dilation, no groups, no output padding, a known image size (im2col slices it)."""
     plain = tuple(layer.dilation_rate) == (1, 1) and getattr(layer, "groups", 1) == 1
     if layer.data_format != "channels_last" or not plain or getattr(layer, "output_padding", None) is not None:
         raise NotStackable(f"layer {layer.name!r}: only channels_last, undilated, ungrouped convolutions stack")
+    if None in tuple(layer.input.shape)[1:]:
+        raise NotStackable(f"layer {layer.name!r}: a stacked convolution needs a fixed input size, "
+                           f"got {tuple(layer.input.shape)}")
 
 
 def check_batch_normalization(layer):
@@ -103,27 +86,15 @@ def _add_bias(layer, value, y):
 
 
 def stacked_conv2d(layer, value, x, training):
-    """Member k's kernel on member k's channel group: one grouped convolution."""
-    kernel = value(layer.kernel)
-    y = tf.nn.conv2d(fold_members(x), _grouped_kernel(kernel), list(layer.strides), layer.padding.upper())
-    return _add_bias(layer, value, unfold_members(y, tf.shape(kernel)[0])), {}
-
-
-def _transposed_side(size, kernel, stride, padding):
-    return size * stride if padding == "same" else (size - 1) * stride + kernel
+    """Member k's kernel on member k's image: im2col and one batched matmul (:mod:`.convolutions`)."""
+    y = member_conv2d(x, value(layer.kernel), tuple(layer.strides), layer.padding)
+    return _add_bias(layer, value, y), {}
 
 
 def stacked_conv2d_transpose(layer, value, x, training):
-    """The gradient of a grouped convolution: Keras' kernel (h, w, out, in) per member, grouped over K."""
-    kernel = value(layer.kernel)
-    members = tf.shape(kernel)[0]
-    folded = fold_members(x)
-    height, width = (_transposed_side(tf.shape(folded)[i + 1], layer.kernel_size[i], layer.strides[i], layer.padding)
-                     for i in (0, 1))
-    output_shape = tf.stack([tf.shape(folded)[0], height, width, members * tf.shape(kernel)[3]])
-    y = tf.nn.conv2d_transpose(folded, _grouped_kernel(kernel), output_shape, list(layer.strides),
-                               layer.padding.upper())
-    return _add_bias(layer, value, unfold_members(y, members)), {}
+    """Member k's transposed convolution (Keras kernel (h, w, out, in)): one batched matmul and col2im."""
+    y = member_conv2d_transpose(x, value(layer.kernel), tuple(layer.strides), layer.padding)
+    return _add_bias(layer, value, y), {}
 
 
 def stacked_batch_normalization(layer, value, x, training):
