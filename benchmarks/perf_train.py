@@ -10,8 +10,9 @@ ring8 (batch 256) and the DCGAN on digits (batch 64). Also measured: ``steps_per
 Each trial pairs one hand-written run with one trainer run; the ratio trainer / hand-written
 is printed as the median of the trials' ratios with their range (min–max), beside the load
 average (1 min) before and after, since another process on the cores moves every figure.
-``--ops`` prints, per op type, the ops of the two compiled steps that differ (the traced
-graphs with their function libraries, before grappler).
+``--ops`` prints, per op type, the ops of the two compiled chunks that differ: as traced
+(with their function libraries, before grappler) and as run (after grappler, from TensorFlow's
+run metadata) — what each step executes.
 
 Targets: trainer / hand-written ≥ 0.95, and in-graph looping (steps_per_execution = 50)
 ≥ 2× one step per call on the MLP task. This is a benchmark, not a test: it prints the
@@ -30,6 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from tensorflow.python.eager import context  # noqa: E402 - run metadata: the graphs after grappler
 
 from fgan_bench import get_divergence, losses  # noqa: E402
 from fgan_bench.datasets import get_dataset, training_batches  # noqa: E402
@@ -80,16 +82,17 @@ def trainer_rate(task, steps, steps_per_execution):
 
 
 def build_handwritten(task):
-    """The smallest correct loop: one tf.function running LOOP_CHUNK simultaneous f-GAN steps (warmed up)."""
+    """The smallest correct loop: ``run_chunk(iterator)``, one tf.function running LOOP_CHUNK simultaneous
+    f-GAN steps (warmed up), and its data: ``(run_chunk, data)``."""
     dataset, generator, critic = _models(task)
     divergence = get_divergence("gan")
     generator_optimizer, critic_optimizer = keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)
     generator_optimizer.build(generator.trainable_variables)
     critic_optimizer.build(critic.trainable_variables)
-    iterator = iter(_data(dataset, task))
+    data = _data(dataset, task)
 
     @tf.function
-    def run_chunk():
+    def run_chunk(iterator):
         for _ in tf.range(LOOP_CHUNK):
             element = next(iterator)
             real, noise = element["real"][:, 0], element["noise"][:, 0]
@@ -109,35 +112,27 @@ def build_handwritten(task):
                 )
             )
 
-    run_chunk()
-    run_chunk()
-    return run_chunk
+    iterator = iter(data)
+    run_chunk(iterator)
+    run_chunk(iterator)
+    return run_chunk, data
 
 
 def handwritten_rate(task, steps):
-    run_chunk = build_handwritten(task)
+    """Steps/s of a hand-written run: like ``fit``, it makes its iterator over the data (the tf.data
+    pipeline is instantiated and optimised then), then runs its steps."""
+    run_chunk, data = build_handwritten(task)
     start = time.perf_counter()
+    iterator = iter(data)
     for _ in range(steps // LOOP_CHUNK):
-        run_chunk()
+        run_chunk(iterator)
     return steps // LOOP_CHUNK * LOOP_CHUNK / (time.perf_counter() - start)
 
 
 def op_counts(function) -> collections.Counter:
-    """Ops per type in a traced ``tf.function``'s graph and its function library (before grappler)."""
-    graph_def = function.get_concrete_function().graph.as_graph_def()
-    counts = collections.Counter(node.op for node in graph_def.node)
-    for library_function in graph_def.library.function:
-        counts.update(node.op for node in library_function.node_def)
-    return counts
-
-
-def trainer_op_counts(task) -> collections.Counter:
-    gan, _ = build_trainer(task)
+    """Ops per type in a traced (and called) ``tf.function``'s graph and its function library (before grappler)."""
     counts = collections.Counter()
-    # Keras' train_function is a Python function over its tf.function ``multi_step_on_iterator``.
-    traced = [cell.cell_contents for cell in gan.train_function.__closure__
-              if hasattr(cell.cell_contents, "_list_all_concrete_functions")]
-    for concrete in traced[0]._list_all_concrete_functions():
+    for concrete in function._list_all_concrete_functions():
         graph_def = concrete.graph.as_graph_def()
         counts.update(node.op for node in graph_def.node)
         for library_function in graph_def.library.function:
@@ -145,12 +140,38 @@ def trainer_op_counts(task) -> collections.Counter:
     return counts
 
 
-def print_op_difference(name, task):
-    trainer, handwritten = trainer_op_counts(task), op_counts(build_handwritten(task))
-    print(f"{name}: ops trainer {sum(trainer.values())}, hand-written {sum(handwritten.values())}")
+def trainer_op_counts(task) -> collections.Counter:
+    """The trainer's chunk function (``steps_per_execution`` steps on endless data), as :func:`op_counts`."""
+    gan, _ = build_trainer(task)
+    return op_counts(gan._plain_train_function)
+
+
+def optimized_op_counts(build) -> collections.Counter:
+    """Ops per type in the graph TensorFlow runs (after grappler, partitioned) for the largest
+    function that ``build()`` instantiates: the chunk of training steps."""
+    context.enable_run_metadata()
+    try:
+        build()
+        metadata = context.export_run_metadata()
+    finally:
+        context.disable_run_metadata()
+    counts = [collections.Counter(node.op for graph in function.partition_graphs for node in graph.node)
+              for function in metadata.function_graphs]
+    return max(counts, key=lambda c: sum(c.values()))
+
+
+def _print_difference(label, trainer, handwritten):
+    print(f"{label}: ops trainer {sum(trainer.values())}, hand-written {sum(handwritten.values())}")
     for op in sorted(set(trainer) | set(handwritten)):
         if trainer[op] != handwritten[op]:
             print(f"  {op:<32} trainer {trainer[op]:4d}  hand-written {handwritten[op]:4d}")
+
+
+def print_op_difference(name, task):
+    _print_difference(f"{name}, traced (before grappler)", trainer_op_counts(task),
+                      op_counts(build_handwritten(task)[0]))
+    _print_difference(f"{name}, run (after grappler)", optimized_op_counts(lambda: build_trainer(task)),
+                      optimized_op_counts(lambda: build_handwritten(task)))
 
 
 def _range(values) -> str:

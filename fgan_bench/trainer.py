@@ -54,9 +54,11 @@ LOGGED = (
 class StepMeans(keras.metrics.Metric):
     """Running means of named per-step statistics, kept as one vector: mean = Σ_steps s / steps.
 
-    ``update_state({name: value})`` adds a step; ``result()`` is ``{name: mean}``. One state update
-    per step for all the statistics, where a ``keras.metrics.Mean`` each costs several ops apiece —
-    a visible share of a small model's step.
+    ``update_state({name: value})`` adds a step; ``result()`` is ``{name: mean}``. Two in-place
+    additions per step (sums, count) for all the statistics, where a ``keras.metrics.Mean`` costs
+    several ops per statistic — a visible share of a small model's step — and a Keras
+    ``Variable.assign_add`` three (read, add, assign): the adds go to the underlying
+    ``tf.Variable``, as Keras' TensorFlow optimizers do.
     """
 
     def __init__(self, names, name="step_means", **kwargs):
@@ -69,8 +71,8 @@ class StepMeans(keras.metrics.Metric):
         """``values``: ``{name: value}``, or the values as one vector in ``names``' order."""
         if isinstance(values, dict):
             values = tf.stack([tf.cast(values[name], self.dtype) for name in self.names])
-        self.total.assign_add(tf.cast(values, self.dtype))
-        self.count.assign_add(tf.ones((), self.dtype))
+        self.total.value.assign_add(tf.cast(values, self.dtype))
+        self.count.value.assign_add(tf.ones((), self.dtype))
 
     def result(self):
         means = tf.unstack(tf.math.divide_no_nan(self.total, self.count))
