@@ -364,9 +364,10 @@ class FGAN(keras.Model):
 def global_norms(*gradient_lists):
     """(‖g‖ for g in gradient_lists): ``tf.linalg.global_norm`` of each list, from one stack of all the
     variables' ½‖g_v‖² (``tf.nn.l2_loss``), one ``unsorted_segment_sum`` (XLA has no ``segment_sum``) and one
-    square root."""
-    half_squares = tf.stack([tf.nn.l2_loss(g) for gradients in gradient_lists for g in gradients])
-    owner = [index for index, gradients in enumerate(gradient_lists) for _ in gradients]
+    square root. A ``None`` gradient (a variable the loss does not reach) counts as 0, as there."""
+    present = [[g for g in gradients if g is not None] for gradients in gradient_lists]
+    half_squares = tf.stack([tf.nn.l2_loss(g) for gradients in present for g in gradients])
+    owner = [index for index, gradients in enumerate(present) for _ in gradients]
     return tf.sqrt(2.0 * tf.math.unsorted_segment_sum(half_squares, owner, len(gradient_lists)))
 
 

@@ -69,7 +69,7 @@ def test_finite_data_keeps_keras_loop_and_ends_the_epoch_where_the_data_ends():
 def test_logged_gradient_norms_are_each_lists_global_norm():
     rng = np.random.default_rng(0)
     critic = [tf.constant(rng.normal(size=shape), tf.float32) for shape in [(3, 4), (4,), ()]]
-    generator = [tf.constant(rng.normal(size=(5, 2)), tf.float32)]
+    generator = [tf.constant(rng.normal(size=(5, 2)), tf.float32), None]
     np.testing.assert_allclose(global_norms(critic, generator).numpy(),
                                [tf.linalg.global_norm(critic).numpy(), tf.linalg.global_norm(generator).numpy()],
                                rtol=1e-6)
