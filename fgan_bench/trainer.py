@@ -38,6 +38,7 @@ from fgan_bench.config import SCHEDULES
 from fgan_bench.distribute import clip_like_one_device
 from fgan_bench.divergences.base import Divergence
 from fgan_bench.multiworker import spans_processes
+from fgan_bench.step_loop import chunk_function, plain_loop_applies
 
 LOGGED = (
     "critic_loss",
@@ -53,9 +54,11 @@ LOGGED = (
 class StepMeans(keras.metrics.Metric):
     """Running means of named per-step statistics, kept as one vector: mean = Σ_steps s / steps.
 
-    ``update_state({name: value})`` adds a step; ``result()`` is ``{name: mean}``. One state update
-    per step for all the statistics, where a ``keras.metrics.Mean`` each costs several ops apiece —
-    a visible share of a small model's step.
+    ``update_state({name: value})`` adds a step; ``result()`` is ``{name: mean}``. Two in-place
+    additions per step (sums, count) for all the statistics, where a ``keras.metrics.Mean`` costs
+    several ops per statistic — a visible share of a small model's step — and a Keras
+    ``Variable.assign_add`` three (read, add, assign): the adds go to the underlying
+    ``tf.Variable``, as Keras' TensorFlow optimizers do.
     """
 
     def __init__(self, names, name="step_means", **kwargs):
@@ -65,8 +68,11 @@ class StepMeans(keras.metrics.Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, values):
-        self.total.assign_add(tf.stack([tf.cast(values[name], self.dtype) for name in self.names]))
-        self.count.assign_add(tf.ones((), self.dtype))
+        """``values``: ``{name: value}``, or the values as one vector in ``names``' order."""
+        if isinstance(values, dict):
+            values = tf.stack([tf.cast(values[name], self.dtype) for name in self.names])
+        self.total.value.assign_add(tf.cast(values, self.dtype))
+        self.count.value.assign_add(tf.ones((), self.dtype))
 
     def result(self):
         means = tf.unstack(tf.math.divide_no_nan(self.total, self.count))
@@ -125,6 +131,7 @@ class FGAN(keras.Model):
         self.schedule = schedule
         self.critic_steps = int(critic_steps)
         self.step_means = StepMeans(LOGGED)
+        self._plain_loop = False  # set by fit for its own data (fgan_bench.step_loop)
         self.built = True  # both networks are built functional models
         self._simultaneous = self._maybe_jit(self._simultaneous_gradients, jit_gradients)
         self._critic_gradients = self._maybe_jit(self._critic_gradients_impl, jit_gradients)
@@ -206,6 +213,37 @@ class FGAN(keras.Model):
     def metrics(self):
         return [self.step_means]
 
+    def fit(self, x=None, *args, **kwargs):
+        """Keras' ``fit``; on an endless ``tf.data`` stream each chunk of ``steps_per_execution`` steps
+        runs as a plain in-graph loop (:mod:`fgan_bench.step_loop`)."""
+        self._plain_loop = plain_loop_applies(self, x)
+        try:
+            return super().fit(x, *args, **kwargs)
+        finally:
+            self._plain_loop = False
+
+    def make_train_function(self, force=False):
+        """Keras' train function, or :func:`~fgan_bench.step_loop.chunk_function`'s while ``fit``
+        trains on endless data."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=True)
+        keras_function, plain_function = self.train_function, chunk_function(self, self.step_logs)
+        self._plain_train_function = plain_function
+
+        def train_function(iterator):
+            return plain_function(iterator) if self._plain_loop else keras_function(iterator)
+
+        self.train_function = train_function
+        return train_function
+
+    def step_logs(self):
+        """The logged running means (per worker a [1]-vector where Keras averages them over workers)."""
+        means = self.step_means.result()
+        if spans_processes(self.distribute_strategy):  # Keras averages them over axis 0 across workers
+            return {name: tf.reshape(mean, [1]) for name, mean in means.items()}
+        return means
+
     def call(self, inputs, training=False):
         """Generates from noise; also accepts a training element (Keras builds with one)."""
         if isinstance(inputs, dict):
@@ -247,15 +285,18 @@ class FGAN(keras.Model):
         return lambda x: self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
 
     def _statistics(self, v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients):
-        return {
-            "critic_loss": tf.reduce_mean(critic_loss),
-            "generator_loss": tf.reduce_mean(generator_loss),
-            "divergence_estimate": tf.reduce_mean(self.loss.estimate(v_real, v_fake)),
-            "t_real": tf.reduce_mean(self.loss.critic_value(v_real)),
-            "t_fake": tf.reduce_mean(self.loss.critic_value(v_fake)),
-            "critic_grad_norm": tf.linalg.global_norm(critic_gradients),
-            "generator_grad_norm": tf.linalg.global_norm(generator_gradients),
-        }
+        """One step's logged values as one vector in :data:`LOGGED`'s order, in few ops (each op of a
+        small model's step costs about as much as its FLOPs): the five per-example means as one
+        ``reduce_mean`` of their stack, and both gradient norms ‖g‖ = √(2 Σ_v ½‖g_v‖²) from one
+        stack of the variables' ``l2_loss`` summed per network by one segment sum."""
+        per_example = tf.stack([
+            critic_loss,
+            generator_loss,
+            self.loss.estimate(v_real, v_fake),
+            self.loss.critic_value(v_real),
+            self.loss.critic_value(v_fake),
+        ])
+        return tf.concat([tf.reduce_mean(per_example, axis=1), global_norms(critic_gradients, generator_gradients)], 0)
 
     def _critic_loss(self, real, fake, v_real, v_fake):
         """The objective's critic loss per example plus the objective's penalty terms (WGAN-GP's; an
@@ -317,10 +358,17 @@ class FGAN(keras.Model):
             )
         self._apply(self.generator_optimizer, generator_gradients, self.generator)
         self.step_means.update_state(stats)
-        means = self.step_means.result()
-        if spans_processes(self.distribute_strategy):  # Keras averages them over axis 0 across workers
-            return {name: tf.reshape(mean, [1]) for name, mean in means.items()}
-        return means
+        return self.step_logs()
+
+
+def global_norms(*gradient_lists):
+    """(‖g‖ for g in gradient_lists): ``tf.linalg.global_norm`` of each list, from one stack of all the
+    variables' ½‖g_v‖² (``tf.nn.l2_loss``), one ``unsorted_segment_sum`` (XLA has no ``segment_sum``) and one
+    square root. A ``None`` gradient (a variable the loss does not reach) counts as 0, as there."""
+    present = [[g for g in gradients if g is not None] for gradients in gradient_lists]
+    half_squares = tf.stack([tf.nn.l2_loss(g) for gradients in present for g in gradients])
+    owner = [index for index, gradients in enumerate(present) for _ in gradients]
+    return tf.sqrt(2.0 * tf.math.unsorted_segment_sum(half_squares, owner, len(gradient_lists)))
 
 
 def average_over_global_batch(per_example_loss):
