@@ -14,7 +14,7 @@ def _trainer(steps_per_execution=5):
     keras.utils.set_random_seed(0)
     generator, critic = build_models("mlp", kind="vector", shape=(2,), latent_dim=4, width=8, depth=1, filters=0)
     gan = FGAN(generator, critic, get_divergence("kl"), schedule="alternating", critic_steps=2)
-    gan.compile(generator_optimizer=keras.optimizers.Adam(1e-2), critic_optimizer=keras.optimizers.Adam(1e-2),
+    gan.compile(generator_optimizer=keras.optimizers.SGD(1e-2), critic_optimizer=keras.optimizers.SGD(1e-2),
                 steps_per_execution=steps_per_execution)
     return gan
 
@@ -41,7 +41,9 @@ def _fit(gan, data):
 
 def test_endless_data_trains_in_a_plain_loop_with_keras_loops_weights_and_logs():
     """The same 20 steps, from an endless stream (plain loop) and from the same stream cut to 20
-    elements (Keras' loop): the same weights, per-chunk logs and epoch logs."""
+    elements (Keras' loop): the same weights, per-chunk logs and epoch logs. (Tolerance: the first
+    run of a graph in a process can differ from later ones by up to ~4e-5 here; training on the
+    stream shifted by one step differs by 2.5e-3.)"""
     plain, keras_loop = _trainer(), _trainer()
     plain_history, plain_batches, plain_weights = _fit(plain, _data(plain))
     keras_history, keras_batches, keras_weights = _fit(keras_loop, _data(keras_loop).take(20))
@@ -49,13 +51,13 @@ def test_endless_data_trains_in_a_plain_loop_with_keras_loops_weights_and_logs()
     assert keras_loop._plain_train_function.experimental_get_tracing_count() == 0
     assert int(plain.steps_done) == int(keras_loop.steps_done) == 20
     for a, b in zip(plain_weights, keras_weights, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=0, atol=5e-4)
     assert [batch for batch, _ in plain_batches] == [batch for batch, _ in keras_batches] == [4, 9, 4, 9]
     for (_, a), (_, b) in zip(plain_batches, keras_batches, strict=True):
-        assert a.keys() == b.keys() and all(np.isclose(a[k], b[k], rtol=1e-4, atol=1e-5) for k in a)
+        assert a.keys() == b.keys() and all(np.isclose(a[k], b[k], rtol=1e-3, atol=5e-4) for k in a)
     assert plain_history.keys() == keras_history.keys()
     for name, values in plain_history.items():
-        np.testing.assert_allclose(values, keras_history[name], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(values, keras_history[name], rtol=1e-3, atol=5e-4)
 
 
 def test_finite_data_keeps_keras_loop_and_ends_the_epoch_where_the_data_ends():
