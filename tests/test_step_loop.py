@@ -13,7 +13,7 @@ from fgan_bench.trainer import FGAN, global_norms
 def _trainer(steps_per_execution=5):
     keras.utils.set_random_seed(0)
     generator, critic = build_models("mlp", kind="vector", shape=(2,), latent_dim=4, width=8, depth=1, filters=0)
-    gan = FGAN(generator, critic, get_divergence("kl"), schedule="alternating", critic_steps=2)
+    gan = FGAN(generator, critic, get_divergence("gan"), schedule="alternating", critic_steps=2)
     gan.compile(generator_optimizer=keras.optimizers.SGD(1e-2), critic_optimizer=keras.optimizers.SGD(1e-2),
                 steps_per_execution=steps_per_execution)
     return gan
@@ -41,9 +41,10 @@ def _fit(gan, data):
 
 def test_endless_data_trains_in_a_plain_loop_with_keras_loops_weights_and_logs():
     """The same 20 steps, from an endless stream (plain loop) and from the same stream cut to 20
-    elements (Keras' loop): the same weights, per-chunk logs and epoch logs. (Tolerance: the first
-    run of a graph in a process can differ from later ones by up to ~4e-5 here; training on the
-    stream shifted by one step differs by 2.5e-3.)"""
+    elements (Keras' loop): the same weights, per-chunk logs and epoch logs. (Tolerance: with the KL
+    divergence the first run of a graph in a process differed from later ones by up to ~5e-4 now
+    and then; with the GAN divergence none seen in 72 runs; the stream shifted by one step
+    differs by 1.7e-3.)"""
     plain, keras_loop = _trainer(), _trainer()
     plain_history, plain_batches, plain_weights = _fit(plain, _data(plain))
     keras_history, keras_batches, keras_weights = _fit(keras_loop, _data(keras_loop).take(20))
@@ -54,7 +55,8 @@ def test_endless_data_trains_in_a_plain_loop_with_keras_loops_weights_and_logs()
         np.testing.assert_allclose(a, b, rtol=0, atol=5e-4)
     assert [batch for batch, _ in plain_batches] == [batch for batch, _ in keras_batches] == [4, 9, 4, 9]
     for (_, a), (_, b) in zip(plain_batches, keras_batches, strict=True):
-        assert a.keys() == b.keys() and all(np.isclose(a[k], b[k], rtol=1e-3, atol=5e-4) for k in a)
+        assert a.keys() == b.keys()
+        np.testing.assert_allclose([a[k] for k in a], [b[k] for k in a], rtol=1e-3, atol=5e-4, err_msg=str(list(a)))
     assert plain_history.keys() == keras_history.keys()
     for name, values in plain_history.items():
         np.testing.assert_allclose(values, keras_history[name], rtol=1e-3, atol=5e-4)
