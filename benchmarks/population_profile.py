@@ -1,9 +1,10 @@
 """Protocol-like ring8 runs trained one by one and as populations, side by side in one process.
 
 16 runs (alternating schedule, critic_steps 1–3, learning rate log-uniform 1e-5…1e-2, clip 0/1/10,
-saddle/nonsaturating objectives, KL) as a protocol's trials train them. ``--pruned`` gives the
-members the lengths successive halving leaves at rungs steps/4 and 3·steps/4 (half stop at the
-first rung, half of the rest at the second). Modes, each run ``--trials`` times, interleaved:
+saddle/nonsaturating objectives, KL) as a protocol's trials train them. ``--pruned`` stops the
+members where successive halving would at rungs steps/4 and 3·steps/4 (half stop at the first
+rung, half of the rest at the second), by a callback as a protocol's pruner does. Modes, each
+run ``--trials`` times, interleaved:
 
 * ``single``: one run per step (``fgan_bench.run``);
 * ``masked``: one population, stopped members masked to the end (compaction off);
@@ -30,35 +31,58 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 MODES = ("single", "masked", "population", "by-critic-steps")
 
 
-def configs(count: int, steps: int, pruned: bool, population: int):
+def configs(count: int, steps: int, population: int):
     import numpy as np
 
     from fgan_bench import RunConfig
 
     rng = np.random.default_rng(0)
-    lengths = [steps // 4] * (count // 2) + [3 * steps // 4] * (count // 4) if pruned else []
-    lengths += [steps] * (count - len(lengths))
     made = []
     for k in range(count):
         lr = float(10 ** rng.uniform(-5, -2))
         made.append(RunConfig(
-            dataset="ring8", divergence="kl", steps=lengths[k], schedule="alternating", seed=k, generator_lr=lr,
+            dataset="ring8", divergence="kl", steps=steps, log_every=steps // 20, schedule="alternating", seed=k,
+            generator_lr=lr,
             critic_lr=lr, beta1=float(rng.uniform(0, .9)), critic_steps=int(rng.integers(1, 4)),
             clip_norm=float(rng.choice([0., 1., 10.])), objective=str(rng.choice(["saddle", "nonsaturating"])),
             population=population))
     return made
 
 
+def pruner(lengths: dict):
+    """``callbacks_for``: stops the run of seed s after ``lengths[s]`` steps (its rung)."""
+    import keras
+
+    class Pruned(keras.callbacks.Callback):
+        def __init__(self, length, log_every):
+            super().__init__()
+            self.length, self.log_every = length, log_every
+
+        def on_epoch_end(self, epoch, logs=None):
+            if (epoch + 1) * self.log_every >= self.length:
+                self.model.stop_training = True
+
+    def callbacks_for(run, directory):
+        return [Pruned(lengths[run.config.seed], run.config.log_every)]
+
+    return callbacks_for
+
+
 def train(mode: str, count: int, steps: int, pruned: bool, out: str) -> float:
     from fgan_bench import run
     from fgan_bench.population import compaction, run_population
+    from fgan_bench.resolved import resolve
 
+    lengths = [steps // 4] * (count // 2) + [3 * steps // 4] * (count // 4) if pruned else []
+    lengths = dict(enumerate(lengths + [steps] * (count - len(lengths))))
+    callbacks_for = pruner(lengths)
     started = time.perf_counter()
     if mode == "single":
-        for config in configs(count, steps, pruned, 1):
-            run(config, out, progress=False)
+        for config in configs(count, steps, 1):
+            resolved = resolve(config)
+            run(resolved, out, progress=False, callbacks=tuple(callbacks_for(resolved, None)))
         return time.perf_counter() - started
-    members = configs(count, steps, pruned, count)
+    members = configs(count, steps, count)
     original = compaction.worth_compacting
     if mode == "masked":
         compaction.worth_compacting = lambda active, size: False
@@ -66,9 +90,9 @@ def train(mode: str, count: int, steps: int, pruned: bool, out: str) -> float:
         if mode == "by-critic-steps":
             for _, group in itertools.groupby(sorted(members, key=lambda c: c.critic_steps),
                                               key=lambda c: c.critic_steps):
-                run_population(list(group), out, announce=False)
+                run_population(list(group), out, announce=False, callbacks_for=callbacks_for)
         else:
-            run_population(members, out, announce=False)
+            run_population(members, out, announce=False, callbacks_for=callbacks_for)
     finally:
         compaction.worth_compacting = original
     return time.perf_counter() - started
