@@ -14,7 +14,9 @@ So:
 * a killed population resumes every unfinished member (``resume=True``).
 
 :func:`group_compatible` splits configs into populations: same architecture, data, batch,
-divergence, schedule, optimizer and ``log_every``; at most ``size`` each.
+divergence, schedule, optimizer and ``log_every``; at most ``size`` each, like critic steps together.
+Once half a population's members have stopped, it is rebuilt with the others alone
+(:mod:`fgan_bench.population.compaction`).
 """
 
 from __future__ import annotations
@@ -44,14 +46,20 @@ def population_key(config: RunConfig) -> tuple:
 
 
 def group_compatible(configs: Sequence[RunConfig], size: int) -> list[list[RunConfig]]:
-    """Resolved configs split into populations of at most ``size`` compatible members, in order."""
-    groups: dict[tuple, list[list[RunConfig]]] = {}
+    """Resolved configs split into populations of at most ``size`` compatible members.
+
+    Within each compatible set the configs are ordered by ``critic_steps`` (stable) before they
+    are cut into populations: an alternating step runs max(critic_steps) critic updates for
+    every member, so members with like critic steps mask as few updates as possible.
+    """
+    groups: dict[tuple, list[RunConfig]] = {}
     for config in configs:
-        chunks = groups.setdefault(population_key(config), [[]])
-        if len(chunks[-1]) == size:
-            chunks.append([])
-        chunks[-1].append(config)
-    return [chunk for chunks in groups.values() for chunk in chunks]
+        groups.setdefault(population_key(config), []).append(config)
+    chunks = []
+    for members in groups.values():
+        members = sorted(members, key=lambda config: config.critic_steps)
+        chunks += [members[start:start + size] for start in range(0, len(members), size)]
+    return chunks
 
 
 def stackable_reason(configs: Sequence[RunConfig]) -> str | None:
@@ -116,38 +124,35 @@ def _open(stack, run: ResolvedRun, callbacks: tuple, out, *, resume, overwrite, 
 def _train_members(members: list[dict[str, Any]], *, announce: bool) -> list[RunResult]:
     import keras
 
-    from fgan_bench.population.engine import PopulationTrainer, population_batches
+    from fgan_bench.population.compaction import LivePopulation
     from fgan_bench.population.stacked import NotStackable
-    from fgan_bench.runner import finish_session, session_batches, start_session
+    from fgan_bench.runner import finish_session, start_session
 
     sessions = [start_session(m["run"], m["directory"], progress=False, extra_callbacks=m["callbacks"])
                 for m in members]
+    log_every = members[0]["config"].log_every
+    epochs = [s.start_step // log_every for s in sessions]
+    active = {k for k, m in enumerate(members) if epochs[k] < _epochs(m["config"])}
+    steps = [s.start_step for s in sessions]
     try:
-        population = PopulationTrainer([s.gan for s in sessions])
+        population = LivePopulation(sessions, [m["run"] for m in members], sorted(active), steps) if active else None
     except NotStackable as error:
         raise _NotStackable(str(error)) from None
-    if announce:
+    if announce and population:
         print(f"population of {population.size} runs in one compiled step", flush=True)
-    streams = [session_batches(s, m["run"]) for m, s in zip(members, sessions, strict=True)]
-    batches = iter(population_batches(streams, population.real_slots, population.noise_slots))
     lists = [keras.callbacks.CallbackList(s.callbacks, model=s.gan) for s in sessions]
-    epochs = [s.start_step // m["config"].log_every for m, s in zip(members, sessions, strict=True)]
-    active = {k for k, m in enumerate(members) if epochs[k] < _epochs(m["config"])}
-    for k in set(range(len(members))) - active:
-        population.deactivate(k)
     for callbacks in lists:
         callbacks.on_train_begin()
     started = time.perf_counter()
     while active:
-        population.reset_statistics()
-        population.train(batches, members[0]["config"].log_every)
-        population.write_members(sorted(active))
+        population.train(log_every, sorted(active))
         for k in sorted(active):
             _member_epoch_end(lists[k], population.member_logs(k), epochs[k])
-            epochs[k] += 1
+            epochs[k], steps[k] = epochs[k] + 1, steps[k] + log_every
             if sessions[k].gan.stop_training or epochs[k] >= _epochs(members[k]["config"]):
-                population.deactivate(k)
+                population.stop(k)
                 active.discard(k)
+        population.compact(sorted(active), steps)
     seconds = time.perf_counter() - started
     for callbacks in lists:
         callbacks.on_train_end()
