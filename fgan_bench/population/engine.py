@@ -132,7 +132,7 @@ class PopulationTrainer:
         gans: compiled trainers, one per member, holding each member's initial (or resumed)
             weights and optimizer state. They are not trained; :meth:`write_members` copies
             the population's state back into them (for checkpoints, samples, evaluation).
-        jit_compile: XLA-compile the step (needed for stacked convolutions on CPU).
+        jit_compile: XLA-compile the step (populations always do; False runs it as a plain tf.function).
     """
 
     def __init__(self, gans, *, jit_compile: bool = True):
