@@ -112,3 +112,23 @@ def test_true_divergences_takes_the_exact_path_and_inf_survives_json():
     )
     assert values["true_alpha:3"] == math.inf and values["kde_bandwidth"] == 0.0
     assert json.loads(json.dumps(values))["true_alpha:3"] == math.inf
+
+
+@pytest.mark.parametrize("sigma", [(2.5, 3.0), (9.0, 40.0), (60.0, 7.5)])
+def test_gaussian_smoothing_is_ndimages_filter_by_fft_where_the_kernel_is_long(sigma):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    counts = np.zeros((300, 420))
+    np.add.at(counts, tuple(rng.integers(40, 260, (2, 500))), 1.0)
+    counts[0, 0] = 1e-310  # subnormal: flushed to 0, which changes nothing
+    expected = ndimage.gaussian_filter(counts, sigma=sigma, mode="constant", truncate=density.TRUNCATE)
+    smoothed = density.gaussian_smooth(counts, sigma)
+    assert smoothed.min() >= 0.0
+    np.testing.assert_allclose(smoothed, expected, rtol=0, atol=1e-14 * expected.max())
+    significant = expected > 1e-6 * expected.max()
+    np.testing.assert_allclose(smoothed[significant], expected[significant], rtol=1e-9)
+    line = np.zeros(20_001)
+    line[rng.integers(5_000, 15_000, 300)] += 1.0
+    np.testing.assert_allclose(density.gaussian_smooth(line, (400.0,)), ndimage.gaussian_filter1d(
+        line, 400.0, mode="constant", truncate=density.TRUNCATE), rtol=0, atol=1e-14 * line.max())

@@ -204,6 +204,44 @@ def test_sweep_tasks_group_compatible_runs_into_populations():
     assert len(tasks) == 4  # the kl run does not join a gan population
 
 
+def test_populations_are_cut_evenly_and_give_every_job_one():
+    from fgan_bench.population import group_compatible
+    from fgan_bench.sweeps.execute import _tasks
+
+    twenty = [RunConfig(**SMALL_RUN, seed=s, population=16).resolved() for s in range(20)]
+    assert [len(g) for g in group_compatible(twenty, 16)] == [10, 10]  # not 16 and 4
+    assert [len(g) for g in group_compatible(twenty[:5], 16, at_least=2)] == [3, 2]  # one per job
+    assert [len(g) for g in group_compatible(twenty[:2], 16, at_least=4)] == [1, 1]  # never an empty one
+    assert [c.seed for g in group_compatible(twenty, 16, at_least=3) for c in g] == list(range(20))  # in order
+    other = RunConfig(**{**SMALL_RUN, "divergence": "kl"}, seed=0, population=16).resolved()
+    tasks = _tasks([*twenty[:3], other], jobs=2)
+    assert tasks == [tuple(twenty[:3]), other]  # largest first; two tasks already fill two jobs
+    assert [len(t) if isinstance(t, tuple) else 1 for t in _tasks([*twenty[:3], other], jobs=3)] == [2, 1, 1]
+
+
+def test_confirmation_runs_are_handed_out_a_population_per_job(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from fgan_bench.sweeps import execute as execute_module
+    from fgan_bench.sweeps.protocol import _confirm
+
+    given = []
+
+    def execute(configs, sweep_dir, **options):
+        given.append([c.seed for c in configs])
+        return [{"run_id": c.run_id, "status": "completed"} for c in configs]
+
+    monkeypatch.setattr(execute_module, "execute", execute)
+    search = SimpleNamespace(sweep_dir=tmp_path, hold=lambda config: True, release=lambda: None)
+    progress = SimpleNamespace(update=lambda *args, **kwargs: None)
+    confirm = [RunConfig(**SMALL_RUN, seed=s, population=3).resolved() for s in range(7)]
+    outcomes = _confirm(search, confirm, 2, "local", progress, poll_seconds=0)
+    assert given == [list(range(6)), [6]] and len(outcomes) == 7  # two populations of 3 at once, then the last
+    given.clear()
+    _confirm(search, [dataclasses.replace(c, population=1) for c in confirm[:3]], 2, "local", progress, 0)
+    assert given == [[0, 1], [2]]  # one run per job without populations
+
+
 @pytest.mark.slow  # a sweep's worker process starts TensorFlow
 def test_a_sweep_with_population_trains_its_runs_as_ordinary_runs(tmp_path):
     from fgan_bench import rundir

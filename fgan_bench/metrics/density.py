@@ -26,7 +26,8 @@ Both densities are tabulated on a regular grid covering the target's support, an
 
 the last term being the generator's mass outside the grid, where p ≈ 0. The KDE is
 binned: samples are counted into grid cells and smoothed with a Gaussian filter of width
-h (``scipy.ndimage``), so the cost is that of the grid, not of the sample count.
+h (:func:`gaussian_smooth`: ``scipy.ndimage``'s filter, by FFT where the kernel is long), so
+the cost is that of the grid, not of the sample count.
 
 With a KDE, density ratios p/q̂ are clipped to [10⁻³, 10³]. Beyond its outermost samples a
 KDE's tails are those of its kernel, thinner than P's, so unclipped χ²-type divergences
@@ -51,6 +52,10 @@ MAX_LOG_RATIO = 50.0
 KDE_MAX_LOG_RATIO = math.log(1e3)
 #: Grid points per axis at most (1-D, 2-D).
 MAX_POINTS = {1: 200_001, 2: 1_201}
+#: Gaussian kernels are cut at this many standard deviations (as ``scipy.ndimage``'s ``truncate``) ...
+TRUNCATE = 6.0
+#: ... and applied by FFT along an axis where their radius exceeds this many cells.
+FFT_RADIUS = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +148,32 @@ def select_bandwidth(
     return float(widths[int(np.nanargmax(scores))])
 
 
+def gaussian_smooth(values: np.ndarray, sigma: Sequence[float]) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(values, sigma, mode="constant", truncate=TRUNCATE)``, faster.
+
+    Along each axis i: the zero-padded convolution with wᵢ(k) ∝ exp(−k²/2σᵢ²), |k| ≤ r =
+    ⌊TRUNCATE·σᵢ + ½⌋ cells, Σ wᵢ = 1 — ndimage's own 1-D filter where r ≤ :data:`FFT_RADIUS`,
+    else the same kernel by FFT (``scipy.signal.fftconvolve``; equal to within ~10⁻¹⁶ of the
+    largest value, whose rounding noise below 0 is set to 0 — the filter of non-negative
+    values is non-negative). Subnormal inputs (< 2.2·10⁻³⁰⁸, the far tails of exp(log p)) are
+    set to 0 first: they add nothing, and arithmetic on them is several times slower.
+    """
+    from scipy import ndimage, signal
+
+    out = np.where(values < np.finfo(np.float64).tiny, 0.0, np.asarray(values, np.float64))
+    for axis, width in enumerate(sigma):
+        radius = int(TRUNCATE * float(width) + 0.5)
+        if radius <= FFT_RADIUS:
+            out = ndimage.gaussian_filter1d(out, float(width), axis=axis, mode="constant", truncate=TRUNCATE)
+            continue
+        offsets = np.arange(-radius, radius + 1)
+        kernel = np.exp(-0.5 / float(width) ** 2 * offsets**2)
+        shape = [1] * out.ndim
+        shape[axis] = len(kernel)
+        out = np.maximum(signal.fftconvolve(out, (kernel / kernel.sum()).reshape(shape), mode="same", axes=axis), 0.0)
+    return out
+
+
 def binned_kde(samples: np.ndarray, grid: Grid, bandwidth: float) -> tuple[np.ndarray, float]:
     """(q̂ on the grid, shape ``grid.shape``; the KDE's mass outside the grid).
 
@@ -150,12 +181,10 @@ def binned_kde(samples: np.ndarray, grid: Grid, bandwidth: float) -> tuple[np.nd
     filter of standard deviation h (in cells), i.e. the Gaussian KDE up to binning error
     (the cells are at most h/3 wide when the grid is made for h).
     """
-    from scipy import ndimage
-
     samples = np.asarray(samples, np.float64).reshape(len(samples), -1)
     edges = [np.concatenate([a - (a[1] - a[0]) / 2, [a[-1] + (a[1] - a[0]) / 2]]) for a in grid.axes]
     counts, _ = np.histogramdd(samples, bins=edges)
-    smoothed = ndimage.gaussian_filter(counts, sigma=bandwidth / grid.spacing, mode="constant", truncate=6.0)
+    smoothed = gaussian_smooth(counts, bandwidth / grid.spacing)
     density = smoothed / (len(samples) * grid.cell_volume)
     inside = float(density.sum() * grid.cell_volume)
     return density, max(0.0, 1.0 - inside)
@@ -216,8 +245,6 @@ def true_divergences(
         real: samples of P, to place the grid.
         generator_density: the generator's exact density, where it has one.
     """
-    from scipy import ndimage
-
     from fgan_bench.metrics.exact_1d import GaussianMixture1D, exact_divergences_1d
 
     mixture = GaussianMixture1D.of(dataset) if generator_density is not None else None
@@ -238,7 +265,7 @@ def true_divergences(
         grid = make_grid(real, resolution, padding=0.1 * spread + 4 * max(bandwidth, target_scale))
         q, q_outside = binned_kde(fake, grid, bandwidth)
         p = np.exp(target_log_density(dataset, grid.points())).reshape(grid.shape)
-        p = ndimage.gaussian_filter(p, sigma=bandwidth / grid.spacing, mode="constant", truncate=6.0)
+        p = gaussian_smooth(p, bandwidth / grid.spacing)
         with np.errstate(divide="ignore"):
             log_q, log_p = np.log(q).ravel(), np.log(p).ravel()
     else:

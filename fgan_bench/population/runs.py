@@ -22,6 +22,7 @@ Once half a population's members have stopped, it is rebuilt with the others alo
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -45,21 +46,38 @@ def population_key(config: RunConfig) -> tuple:
     return tuple(getattr(config, name) for name in SHARED)
 
 
-def group_compatible(configs: Sequence[RunConfig], size: int) -> list[list[RunConfig]]:
+def group_compatible(configs: Sequence[RunConfig], size: int, *, at_least: int = 1) -> list[list[RunConfig]]:
     """Resolved configs split into populations of at most ``size`` compatible members.
 
     Within each compatible set the configs are ordered by ``critic_steps`` (stable) before they
     are cut into populations: an alternating step runs max(critic_steps) critic updates for
-    every member, so members with like critic steps mask as few updates as possible.
+    every member, so members with like critic steps mask as few updates as possible. A set is
+    cut into ⌈n / size⌉ populations of even sizes (20 runs at ``size`` 16: two of 10, not 16
+    and 4), and into more where that gives fewer than ``at_least`` populations in all (the
+    sweep's jobs: one population per job keeps every worker busy).
     """
     groups: dict[tuple, list[RunConfig]] = {}
     for config in configs:
         groups.setdefault(population_key(config), []).append(config)
-    chunks = []
-    for members in groups.values():
-        members = sorted(members, key=lambda config: config.critic_steps)
-        chunks += [members[start:start + size] for start in range(0, len(members), size)]
-    return chunks
+    sets = [sorted(members, key=lambda config: config.critic_steps) for members in groups.values()]
+    counts = [math.ceil(len(members) / size) for members in sets]
+    while sets and sum(counts) < at_least:
+        widest = max(range(len(sets)), key=lambda k: len(sets[k]) / counts[k])
+        if len(sets[widest]) <= counts[widest]:
+            break  # every population is one run already
+        counts[widest] += 1
+    return [chunk for members, count in zip(sets, counts, strict=True) for chunk in even_cuts(members, count)]
+
+
+def even_cuts(members: Sequence[RunConfig], count: int) -> list[list[RunConfig]]:
+    """``members`` cut in order into ``count`` pieces whose sizes differ by at most one."""
+    base, extra = divmod(len(members), count)
+    cuts, start = [], 0
+    for piece in range(count):
+        end = start + base + (piece < extra)
+        cuts.append(list(members[start:end]))
+        start = end
+    return cuts
 
 
 def stackable_reason(configs: Sequence[RunConfig]) -> str | None:

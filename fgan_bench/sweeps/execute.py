@@ -34,7 +34,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -48,6 +47,7 @@ from fgan_bench.config import RunConfig
 from fgan_bench.errors import FganBenchError, one_line_reason
 from fgan_bench.run_records import Outcome
 from fgan_bench.rundir import RunDirectory
+from fgan_bench.sweeps.worker_pools import WorkerPools, start_worker, threads_per_job
 
 EXECUTORS = ("local", "ray")
 
@@ -58,21 +58,6 @@ class SweepInterrupted(KeyboardInterrupt):
     def __init__(self, outcomes: list[Outcome], pending: list[RunConfig]):
         super().__init__()
         self.outcomes, self.pending = outcomes, pending
-
-
-def start_worker(threads: int) -> None:
-    """A worker process's set-up, once: TensorFlow imported quietly, its thread pools sized."""
-    from fgan_bench._lazy import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    import tensorflow as tf
-
-    if threads > 0:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # already initialised in this process (a reused in-process call)
-            pass
 
 
 def run_in_this_process(config: dict[str, Any], sweep_dir: str, threads: int) -> Outcome:
@@ -150,14 +135,18 @@ def run_population_in_this_process(configs: list[dict[str, Any]], sweep_dir: str
     return [Outcome.of_result(c.run_id, r, seconds) for c, r in zip(config_objects, results, strict=True)]
 
 
-def _tasks(configs: Sequence[RunConfig]) -> list:
-    """What workers are given: a run, or a tuple of compatible runs for one population (``population`` > 1)."""
+def _tasks(configs: Sequence[RunConfig], jobs: int = 1) -> list:
+    """What workers are given: a run, or a tuple of compatible runs for one population (``population`` > 1).
+
+    Populations come first, largest first (they take longest), cut so that ``jobs`` workers
+    all get one where there are enough runs (:func:`~fgan_bench.population.group_compatible`)."""
     from fgan_bench.population.runs import group_compatible
 
     single = [c for c in configs if c.population <= 1 or c.isolate]
     grouped = group_compatible([c for c in configs if c.population > 1 and not c.isolate],
-                               max((c.population for c in configs), default=1))
-    return single + [tuple(group) if len(group) > 1 else group[0] for group in grouped]
+                               max((c.population for c in configs), default=1), at_least=jobs - len(single))
+    grouped = sorted(grouped, key=len, reverse=True)
+    return [tuple(group) if len(group) > 1 else group[0] for group in grouped] + single
 
 
 def _submit(pool, task, sweep_dir: Path, threads: int):
@@ -166,7 +155,7 @@ def _submit(pool, task, sweep_dir: Path, threads: int):
     return pool.submit(run_in_this_process, task.to_dict(), str(sweep_dir), threads)
 
 
-def _start_tasks(queue: list, running: dict, jobs: int, pools: dict, seen: dict, sweep_dir: Path, threads: int):
+def _start_tasks(queue: list, running: dict, jobs: int, pools: WorkerPools, seen: dict, sweep_dir: Path, threads: int):
     """Submits queued tasks until ``jobs`` run."""
     while queue and len(running) < jobs:
         task = queue.pop(0)
@@ -184,15 +173,6 @@ def _flat_outcomes(outcome) -> list[Outcome]:
 
 def _flat(tasks) -> list[RunConfig]:
     return [c for task in tasks for c in (task if isinstance(task, tuple) else (task,))]
-
-
-def _worker_initializer(threads: int) -> None:
-    """Workers ignore Ctrl-C (the terminal sends it to the whole process group): the sweep
-    decides, and terminates them. A worker starts with SIGINT blocked (see
-    :func:`_sigint_blocked`), so a Ctrl-C while it starts is dropped here, not a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    start_worker(threads)
 
 
 def _workers(pool: concurrent.futures.ProcessPoolExecutor) -> dict[int, multiprocessing.Process]:
@@ -213,22 +193,16 @@ def _death(exitcode: int | None) -> str:
 
 
 def _local(
-    configs: Sequence[RunConfig], sweep_dir: Path, jobs: int, threads: int, report: Callable[[Outcome], None]
+    configs: Sequence[RunConfig], sweep_dir: Path, jobs: int, report: Callable[[Outcome], None],
+    workers: WorkerPools | None = None,
 ) -> list[Outcome]:
     """At most ``jobs`` runs at once: shared runs in a pool of reused workers, isolated runs each
-    in a fresh process (a pool whose workers exit after one run). A pool broken by a worker
-    killed from outside is replaced; see the module's docstring."""
-    context = multiprocessing.get_context("spawn")
-
-    def new_pool(isolated: bool) -> concurrent.futures.ProcessPoolExecutor:
-        return concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_worker_initializer, initargs=(threads,),
-            **({"max_tasks_per_child": 1} if isolated else {}),
-        )
-
-    pools = {False: new_pool(False), True: new_pool(True)}
+    in a fresh process (a pool whose workers exit after one run); ``workers``' pools if given (kept
+    open after), else pools of this call's own. A pool broken by a worker killed from outside is
+    replaced; see the module's docstring."""
+    pools = workers if workers is not None and workers.jobs == jobs else WorkerPools(jobs)
     seen: dict[concurrent.futures.ProcessPoolExecutor, dict[int, multiprocessing.Process]] = {}
-    queue = _tasks(configs)
+    queue = _tasks(configs, jobs)
     running: dict[concurrent.futures.Future, tuple[Any, concurrent.futures.ProcessPoolExecutor]] = {}
     requeued: set[str] = set()
     outcomes = []
@@ -238,7 +212,7 @@ def _local(
         while queue or running:
             if interrupted.is_set():
                 raise KeyboardInterrupt
-            _start_tasks(queue, running, jobs, pools, seen, sweep_dir, threads)
+            _start_tasks(queue, running, jobs, pools, seen, sweep_dir, pools.threads)
             done, _ = concurrent.futures.wait(running, timeout=0.25, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 config, pool = running.pop(future)
@@ -246,7 +220,7 @@ def _local(
                     outcome = _flat_outcomes(future.result())
                 except concurrent.futures.process.BrokenProcessPool:
                     seen.setdefault(pool, {}).update(_workers(pool))
-                    _replace_pool(pools, pool, getattr(config, "isolate", False), new_pool)
+                    pools.replace(pool, getattr(config, "isolate", False))
                     outcome = _broken_task(config, sweep_dir, seen.get(pool, {}), requeued, queue)
                 for each in outcome:
                     outcomes.append(each)
@@ -254,14 +228,12 @@ def _local(
         if interrupted.is_set():  # after the last run ended: still a stop, not a finished sweep
             raise KeyboardInterrupt
     except KeyboardInterrupt:
-        for pool in pools.values():
-            for process in _workers(pool).values():
-                process.terminate()
+        pools.terminate(_workers)
         raise SweepInterrupted(outcomes, _flat([config for config, _ in running.values()] + queue)) from None
     finally:
         restore_sigint()
-        for pool in pools.values():
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pools is not workers:
+            pools.close()
     return outcomes
 
 
@@ -289,13 +261,6 @@ def _on_sigint(handler) -> Callable[[], None]:
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, handler)
     return lambda: signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-
-
-def _replace_pool(pools: dict, pool, isolated: bool, new_pool: Callable) -> None:
-    """A broken pool is replaced once, for all its futures."""
-    if pools[isolated] is pool:
-        pools[isolated] = new_pool(isolated)
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _broken_task(task, sweep_dir: Path, workers, requeued: set[str], queue: list) -> list[Outcome]:
@@ -359,6 +324,7 @@ def execute(
     report: Callable[[Outcome], None] = lambda outcome: None,
     cpus_per_run: float | None = None,
     gpus_per_run: float = 0,
+    workers: WorkerPools | None = None,
 ) -> list[Outcome]:
     """Runs every config not done yet; returns one outcome per config (``status``, ``reason``).
 
@@ -371,6 +337,8 @@ def execute(
         report: called with each outcome as it arrives.
         cpus_per_run, gpus_per_run: the resources each run's Ray task requests (default: this
             machine's cores split by ``jobs``, and no GPU); a fraction of a GPU packs runs onto it.
+        workers: local worker processes to use and keep (:class:`~fgan_bench.sweeps.worker_pools.WorkerPools`
+            of ``jobs`` workers), so that calls after calls reuse them; by default this call's own.
     """
     if executor not in EXECUTORS:
         raise FganBenchError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
@@ -384,9 +352,9 @@ def execute(
         )
     sweep_dir = Path(sweep_dir)
     rundir.make_directory(sweep_dir / "runs")
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     if not configs:
         return []
     if executor == "ray":
-        return _ray(configs, sweep_dir, {"cpus_per_run": cpus_per_run or threads, "gpus_per_run": gpus_per_run}, report)
-    return _local(configs, sweep_dir, jobs, threads, report)
+        resources = {"cpus_per_run": cpus_per_run or threads_per_job(jobs), "gpus_per_run": gpus_per_run}
+        return _ray(configs, sweep_dir, resources, report)
+    return _local(configs, sweep_dir, jobs, report, workers)

@@ -118,6 +118,7 @@ def run_protocol(
     from fgan_bench.sweeps.progress import Progress
     from fgan_bench.sweeps.studies import Studies
     from fgan_bench.sweeps.trials import write_trials
+    from fgan_bench.sweeps.worker_pools import WorkerPools
 
     sweep_dir = Path(sweep_dir)
     (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,7 @@ def run_protocol(
     # A batch fills every job; with ``population = K`` each job trains K trials in one step.
     batch_size = jobs * int(sweep.defaults.get("population", 1)) * (2 if protocol.sampler == "random" else 1)
     confirm: dict[tuple, list[RunConfig]] = {}
+    workers = WorkerPools(jobs)  # the same worker processes for every batch, search and confirmation
     try:
         while True:
             batch, all_done = _claim_batch(search, batch_size, progress)
@@ -162,19 +164,21 @@ def run_protocol(
                 progress.write(retry) if retry else progress.update(outcome)
 
             try:
-                ran = execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told)
+                ran = execute([c for _, _, c in batch], sweep_dir, jobs=jobs, executor=executor, report=told,
+                              workers=workers)
                 outcomes += [o for o in ran if not o.get("already_done") and id(o) not in retried]
             finally:
                 search.release()
         confirm = _confirmation_runs(search, progress)
         _write_state(search, confirm)
         configs = damaged + [c for group in confirm.values() for c in group]
-        outcomes += _confirm(search, configs, jobs, executor, progress, poll_seconds)
+        outcomes += _confirm(search, configs, jobs, executor, progress, poll_seconds, workers)
     except KeyboardInterrupt:
         progress.close()
         print(interrupted_summary(search, confirm), file=sys.stderr, flush=True)
         raise KeyboardInterrupt from None
     finally:
+        workers.close()
         progress.close()
     write_trials(sweep_dir, rundir.read_json(sweep_dir / STATE))
     return outcomes
@@ -247,9 +251,11 @@ def _confirmation_runs(search: Studies, progress) -> dict[tuple, list[RunConfig]
     return confirm
 
 
-def _confirm(search: Studies, configs: list[RunConfig], jobs: int, executor: str, progress, poll_seconds: float):
-    """Runs the confirmation runs not done yet, ``jobs`` at a time, skipping those another process
-    has queued or is training until they are done, so that several processes share the work."""
+def _confirm(search: Studies, configs: list[RunConfig], jobs: int, executor: str, progress, poll_seconds: float,
+             workers=None):
+    """Runs the confirmation runs not done yet, ``jobs`` at a time (``jobs`` populations of up to
+    ``population`` runs each), skipping those another process has queued or is training until they
+    are done, so that several processes share the work."""
     from fgan_bench.sweeps.execute import execute
 
     sweep_dir = search.sweep_dir
@@ -267,12 +273,13 @@ def _confirm(search: Studies, configs: list[RunConfig], jobs: int, executor: str
         todo = [c for c in configs if c.run_id not in counted]
         if not todo:
             return outcomes
-        free = _held(search, todo, jobs)
+        free = _held(search, todo, jobs * max(c.population for c in todo))  # a population per job
         if not free:
             time.sleep(poll_seconds)
             continue
         try:
-            for outcome in execute(free, sweep_dir, jobs=jobs, executor=executor, report=progress.update):
+            for outcome in execute(free, sweep_dir, jobs=jobs, executor=executor, report=progress.update,
+                                   workers=workers):
                 counted.add(outcome["run_id"])
                 if not outcome.get("already_done"):
                     outcomes.append(outcome)
