@@ -136,7 +136,9 @@ def test_a_population_trains_in_one_ray_task_and_each_member_is_an_ordinary_run(
 
     options = {**TINY, "steps": 100, "population": 2}
     configs = [RunConfig(divergence="kl", seed=seed, **options).resolved() for seed in (0, 1)]
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    # "local": a Ray of its own, never a cluster another test (another pytest-xdist worker) recorded in
+    # /tmp/ray/ray_current_cluster, which ray.init() with no address would join.
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         outcomes = execute(configs, tmp_path / "sweep", executor="ray", cpus_per_run=1)
     finally:

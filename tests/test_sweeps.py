@@ -282,7 +282,9 @@ def test_ray_executor_runs_the_sweep_on_a_local_ray(tmp_path):
     ray = pytest.importorskip("ray")
     path = _write(tmp_path, TINY.format(steps=100).replace('divergences = ["kl", "gan"]', 'divergences = ["kl"]'))
     command = ["sweep", str(path), "--out", str(tmp_path / "out"), "--executor", "ray", "--jobs", "2"]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a Ray of its own, never the cluster another test (another pytest-xdist worker) started and
+    # recorded in /tmp/ray/ray_current_cluster, which ray.init() with no address would join.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         assert cli.main(command) == 0
         damaged, intact = sorted((tmp_path / "out" / "tiny" / "runs").iterdir())

@@ -104,7 +104,7 @@ def test_a_sweep_on_a_named_file_reports_it_by_name_with_held_out_metrics(tmp_pa
 
 
 @pytest.mark.slow
-def test_training_on_an_image_folder_with_classes_gets_the_classifier_metrics(tmp_path):
+def test_training_on_an_image_folder_with_classes_gets_the_classifier_metrics(tmp_path, monkeypatch):
     import fgan_bench
 
     rng = np.random.default_rng(1)
@@ -112,11 +112,9 @@ def test_training_on_an_image_folder_with_classes_gets_the_classifier_metrics(tm
     _bar_images(tmp_path / "bars" / "vertical", 40, True, rng)
     config = fgan_bench.RunConfig(divergence="gan", dataset=f"file:path={tmp_path / 'bars'},name=bars", steps=40,
                                   log_every=20, steps_per_execution=20, filters=8, batch_size=32, num_samples=200)
-    os.environ["FGAN_BENCH_CACHE"] = str(tmp_path / "cache")
-    try:
-        result = fgan_bench.run(config, tmp_path / "out", progress=False)
-    finally:
-        os.environ.pop("FGAN_BENCH_CACHE")
+    # Restored afterwards (not popped): later tests in this process keep conftest's private cache.
+    monkeypatch.setenv("FGAN_BENCH_CACHE", str(tmp_path / "cache"))
+    result = fgan_bench.run(config, tmp_path / "out", progress=False)
     quality = result["quality"]
     assert result["status"] == "completed"
     assert {"classifier_frechet_distance", "classifier_accuracy", "memorisation_share"} <= set(quality)
