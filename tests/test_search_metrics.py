@@ -123,6 +123,10 @@ def test_trials_evaluate_the_score_and_cheap_metrics_and_confirmation_runs_every
         assert json.loads((run / "config.json").read_text())["metrics"] == chosen
     outputs, metrics = _quality(confirmed)
     assert {"true_divergence", "mmd", "kid", "precision_recall", "sliced_wasserstein"} <= metrics
+    # One worker (--jobs 1) trained the search batch and then the confirmation run: the protocol keeps it.
+    from fgan_bench.rundir import RunDirectory
+
+    assert len({RunDirectory(run).holder_pid() for run in [*searched, confirmed]}) == 1
     assert {"true_jensen_shannon", "true_kl", "mmd2", "kid", "precision"} <= outputs
     # The report: trials scored on the main metric, every other metric's table from the confirmation run.
     trials = pd.read_csv(sweep_dir / "trials.csv")
