@@ -27,7 +27,13 @@ Both densities are tabulated on a regular grid covering the target's support, an
 the last term being the generator's mass outside the grid, where p ≈ 0. The KDE is
 binned: samples are counted into grid cells and smoothed with a Gaussian filter of width
 h (:func:`gaussian_smooth`: ``scipy.ndimage``'s filter, by FFT where the kernel is long), so
-the cost is that of the grid, not of the sample count.
+the cost is that of the grid, not of the sample count. Where P is a mixture of diagonal
+Gaussians (every built-in synthetic target), P * K_h is evaluated in closed form (each
+component's variance widened by h², :mod:`fgan_bench.metrics.mixture`) and the cells need
+only resolve h (h/3 wide); otherwise P is tabulated on cells that also resolve its own scale
+and filtered like the counts. (Closed form against tabulated and filtered on ring8: the
+divergences agree to < 1 %, the tabulated path's binning error; a diffuse generator's
+evaluation is ~10× faster on the coarser grid.)
 
 With a KDE, density ratios p/q̂ are clipped to [10⁻³, 10³]. Beyond its outermost samples a
 KDE's tails are those of its kernel, thinner than P's, so unclipped χ²-type divergences
@@ -256,20 +262,11 @@ def true_divergences(
     real = np.asarray(real, np.float64).reshape(len(real), -1)
     spread = float(np.max(real.max(0) - real.min(0)))
     target_scale = dataset.mode_std or spread / 50
-    max_log_ratio = MAX_LOG_RATIO if generator_density is not None else KDE_MAX_LOG_RATIO
     if generator_density is None:
-        fake = np.asarray(fake, np.float64).reshape(len(fake), -1)
-        fake = fake[np.all(np.isfinite(fake), axis=1)]
-        bandwidth = select_bandwidth(fake, seed=seed)
-        resolution = min(bandwidth, target_scale) / 3
-        grid = make_grid(real, resolution, padding=0.1 * spread + 4 * max(bandwidth, target_scale))
-        q, q_outside = binned_kde(fake, grid, bandwidth)
-        p = np.exp(target_log_density(dataset, grid.points())).reshape(grid.shape)
-        p = gaussian_smooth(p, bandwidth / grid.spacing)
-        with np.errstate(divide="ignore"):
-            log_q, log_p = np.log(q).ravel(), np.log(p).ravel()
+        bandwidth, grid, log_p, log_q, q_outside = _kde_densities(dataset, fake, real, spread, target_scale, seed)
+        max_log_ratio = KDE_MAX_LOG_RATIO
     else:
-        bandwidth = 0.0
+        bandwidth, max_log_ratio = 0.0, MAX_LOG_RATIO
         scale = float(np.min(np.abs(generator_density.std)))
         resolution = min(scale, target_scale) / 10
         grid = make_grid(real, resolution, padding=spread)  # wide: χ²-type integrands live in the tails
@@ -285,6 +282,32 @@ def true_divergences(
     }
     results["kde_bandwidth"] = bandwidth
     return results
+
+
+def _kde_densities(dataset, fake, real, spread: float, target_scale: float, seed: int):
+    """``(h, grid, log(P * K_h), log Q̂, Q̂'s mass outside)`` for generator samples ``fake``.
+
+    Where the target is a mixture of diagonal Gaussians (:mod:`fgan_bench.metrics.mixture`),
+    P * K_h is evaluated in closed form and the grid's cells need only resolve the kernel
+    (h/3 wide); otherwise P is tabulated on a grid that also resolves the target's own scale
+    (min(h, target scale)/3) and smoothed numerically by :func:`gaussian_smooth`.
+    """
+    from fgan_bench.metrics.mixture import DiagonalGaussianMixture
+
+    fake = np.asarray(fake, np.float64).reshape(len(fake), -1)
+    fake = fake[np.all(np.isfinite(fake), axis=1)]
+    bandwidth = select_bandwidth(fake, seed=seed)
+    mixture = DiagonalGaussianMixture.of(dataset)
+    resolution = (bandwidth if mixture is not None else min(bandwidth, target_scale)) / 3
+    grid = make_grid(real, resolution, padding=0.1 * spread + 4 * max(bandwidth, target_scale))
+    q, q_outside = binned_kde(fake, grid, bandwidth)
+    if mixture is not None:
+        p = mixture.smoothed_density(grid.axes, bandwidth)
+    else:
+        p = np.exp(target_log_density(dataset, grid.points())).reshape(grid.shape)
+        p = gaussian_smooth(p, bandwidth / grid.spacing)
+    with np.errstate(divide="ignore"):
+        return bandwidth, grid, np.log(p).ravel(), np.log(q).ravel(), q_outside
 
 
 def best_gaussian_fit(

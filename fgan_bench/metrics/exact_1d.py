@@ -49,23 +49,12 @@ class GaussianMixture1D:
     @classmethod
     def of(cls, dataset) -> GaussianMixture1D | None:
         """The dataset's exact density as a 1-D Gaussian mixture (or a Normal), else ``None``."""
-        if dataset.dimension != 1 or not dataset.synthetic:
+        from fgan_bench.metrics.mixture import DiagonalGaussianMixture
+
+        mixture = DiagonalGaussianMixture.of(dataset)
+        if mixture is None or mixture.dimension != 1:
             return None
-        distribution = dataset.distribution()
-        try:
-            if hasattr(distribution, "components_distribution"):
-                components = distribution.components_distribution
-                components = getattr(components, "distribution", components)
-                weights = np.asarray(distribution.mixture_distribution.probs_parameter(), np.float64)
-            else:
-                components, weights = getattr(distribution, "distribution", distribution), np.ones(1)
-            means = np.asarray(components.loc, np.float64).reshape(-1)
-            stds = np.asarray(components.scale, np.float64).reshape(-1)
-        except (AttributeError, TypeError, ValueError):
-            return None
-        if type(components).__name__ != "Normal" or not (len(means) == len(stds) == len(weights)):
-            return None
-        return cls(weights / weights.sum(), means, stds)
+        return cls(mixture.weights, mixture.means[:, 0], mixture.stds[:, 0])
 
 
 @dataclasses.dataclass(frozen=True)
