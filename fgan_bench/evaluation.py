@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from fgan_bench import rundir
 from fgan_bench.errors import FganBenchError
+from fgan_bench.inference import predict
 from fgan_bench.rundir import RunDirectory
 
 #: Offset of the evaluation noise seed from the run's seed (training never uses it).
@@ -30,7 +31,7 @@ def generate(gan, num_samples: int, seed: int) -> np.ndarray:
     """``num_samples`` generator outputs from fixed noise (the same for every call with this seed)."""
     noise = tf.random.stateless_normal([num_samples, gan.latent_dim], seed=[seed, NOISE_SEED_OFFSET])
     inputs = gan.generator_inputs(noise)
-    return np.asarray(gan.generator.predict(inputs, batch_size=2048, verbose=0), dtype=np.float32)
+    return np.asarray(predict(gan.generator, inputs, batch_size=2048), dtype=np.float32)
 
 
 def evaluate_generator(

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fgan_bench.inference import predict
 from fgan_bench.trainer import FGAN
 
 
@@ -50,12 +51,12 @@ class SemiSupervisedFGAN(FGAN):
 
     def class_logits_function(self):
         """The critic's K logits for a batch of examples (evaluation scores its test accuracy)."""
-        return lambda x: self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
+        return lambda x: predict(self.critic, np.asarray(x, np.float32), batch_size=2048)
 
     def critic_function(self):
         """v(x) = logsumexp of the class logits (the variational estimate's raw output)."""
         def value(x):
-            logits = self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
+            logits = predict(self.critic, np.asarray(x, np.float32), batch_size=2048)
             return np.asarray(tf.reduce_logsumexp(logits, axis=-1))
 
         return value

@@ -37,6 +37,7 @@ from fgan_bench.baselines.base import Baseline
 from fgan_bench.config import SCHEDULES
 from fgan_bench.distribute import clip_like_one_device
 from fgan_bench.divergences.base import Divergence
+from fgan_bench.inference import predict
 from fgan_bench.multiworker import spans_processes
 from fgan_bench.step_loop import chunk_function, plain_loop_applies
 
@@ -282,7 +283,7 @@ class FGAN(keras.Model):
 
     def critic_function(self):
         """V(x) for a batch of examples, as evaluation's variational estimate reads it; ``None``: none."""
-        return lambda x: self.critic.predict(np.asarray(x, np.float32), batch_size=2048, verbose=0)
+        return lambda x: predict(self.critic, np.asarray(x, np.float32), batch_size=2048)
 
     def _statistics(self, v_real, v_fake, critic_loss, generator_loss, critic_gradients, generator_gradients):
         """One step's logged values as one vector in :data:`LOGGED`'s order, in few ops (each op of a

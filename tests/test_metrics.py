@@ -24,13 +24,18 @@ from fgan_bench.metrics import (
 from fgan_bench.metrics.classifier import _LOADED, classifier_features, feature_classifier
 from fgan_bench.metrics.modes import mode_metrics
 
-RNG = np.random.default_rng(0)
+
+@pytest.fixture
+def rng():
+    """A generator seeded afresh for each test: its draws do not depend on which tests ran before it
+    in this process (under pytest-xdist, which tests a worker runs varies)."""
+    return np.random.default_rng(0)
 
 
 @pytest.mark.parametrize("dimension", [2, 32])  # tree and brute-force neighbour search
-def test_two_sample_metrics_near_zero_for_one_distribution_and_large_for_disjoint(dimension):
-    x, y = RNG.normal(size=(3000, dimension)), RNG.normal(size=(3000, dimension))
-    far = RNG.normal(size=(3000, dimension)) + 10.0
+def test_two_sample_metrics_near_zero_for_one_distribution_and_large_for_disjoint(dimension, rng):
+    x, y = rng.normal(size=(3000, dimension)), rng.normal(size=(3000, dimension))
+    far = rng.normal(size=(3000, dimension)) + 10.0
     assert abs(samples.mmd2(x, y)) < 5e-3 and samples.mmd2(x, far) > 0.5
     assert abs(samples.kid(x, y)) < 0.05 * samples.kid(x, far) and samples.kid(x, far) > 1.0
     precision, recall = samples.precision_recall(x, y)
@@ -49,8 +54,8 @@ def test_precision_and_recall_tell_mode_dropping_from_noise():
     assert precision > 0.9 and recall < 0.5
 
 
-def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
-    x, y = RNG.normal(size=(20000, 3)), RNG.normal(size=(20000, 3)) + np.array([1.0, 2.0, 0.0])
+def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift(rng):
+    x, y = rng.normal(size=(20000, 3)), rng.normal(size=(20000, 3)) + np.array([1.0, 2.0, 0.0])
     assert samples.frechet_distance(x, y) == pytest.approx(5.0, abs=0.1)
     assert samples.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
 
@@ -74,7 +79,7 @@ GAUSSIAN = "mixture1d:mu1=0,sigma1=1,mu2=0,sigma2=1,weight=0.5"  # N(0, 1)
 
 
 @pytest.mark.parametrize("spec", ["kl", "reverse_kl", "squared_hellinger", "pearson"])
-def test_true_divergence_of_two_gaussians_matches_the_closed_form(spec):
+def test_true_divergence_of_two_gaussians_matches_the_closed_form(spec, rng):
     divergence = get_divergence(spec)
     p = get_dataset(GAUSSIAN)
     real = p.sample(20000, seed=1)
@@ -83,7 +88,7 @@ def test_true_divergence_of_two_gaussians_matches_the_closed_form(spec):
     values = density.true_divergences(p, None, [divergence], real=real, generator_density=q)
     assert values[f"true_{spec}"] == pytest.approx(exact, rel=1e-4)
     assert values["kde_bandwidth"] == 0.0
-    fake = RNG.normal(0.5, 1.1, size=(20000, 1))
+    fake = rng.normal(0.5, 1.1, size=(20000, 1))
     estimated = density.true_divergences(p, fake, [divergence], real=real)
     assert estimated[f"true_{spec}"] == pytest.approx(exact, rel=0.1, abs=0.005)
     assert 0 < estimated["kde_bandwidth"] < 0.5
@@ -126,15 +131,29 @@ def test_best_gaussian_fit_scores_mixture_targets_exactly():
     assert best["divergence"] <= min(nearby)
 
 
-def test_parzen_log_likelihood_of_gaussian_samples_matches_the_smoothed_density():
+def test_parzen_log_likelihood_of_gaussian_samples_matches_the_smoothed_density(rng):
     d, h = 2, 0.3
-    kde_samples, test = RNG.normal(size=(20000, d)), RNG.normal(size=(4000, d))
+    kde_samples, test = rng.normal(size=(20000, d)), rng.normal(size=(4000, d))
     values = parzen.parzen_log_likelihood(kde_samples, test, h)
     # E_p[log N(x; 0, (1 + h²)I)]: the KDE of N(0, I) is N(0, I) smoothed by the kernel.
     expected = -0.5 * d * math.log(2 * math.pi * (1 + h**2)) - 0.5 * d / (1 + h**2)
     assert values.mean() == pytest.approx(expected, abs=0.05)
     window = parzen.parzen_window(kde_samples / 4, test[:500] / 4, test[500:] / 4)
     assert window["parzen_bandwidth"] in parzen.BANDWIDTHS and window["parzen_log_likelihood_sem"] > 0
+
+
+def test_parzen_log_likelihoods_of_several_bandwidths_match_scipys_logsumexp(rng):
+    from scipy.spatial.distance import cdist
+    from scipy.special import logsumexp
+
+    samples, points = rng.normal(size=(700, 3)), rng.normal(size=(1100, 3)) * 2
+    widths = (1e-3, 0.05, 0.3, 2.0)  # 1e-3: every kernel term underflows unless shifted
+    values = parzen.parzen_log_likelihoods(samples, points, widths, chunk=256)
+    squared = cdist(points, samples, "sqeuclidean")
+    for row, h in enumerate(widths):
+        expected = logsumexp(-squared / (2 * h**2), axis=1) - math.log(700) - 1.5 * math.log(2 * math.pi * h**2)
+        np.testing.assert_allclose(values[row], expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(parzen.parzen_log_likelihood(samples, points, 0.3, chunk=256), values[2])
 
 
 def test_feature_classifier_is_accurate_on_digits_and_cached(tmp_path):
@@ -152,10 +171,10 @@ def test_feature_classifier_is_accurate_on_digits_and_cached(tmp_path):
     )
 
 
-def test_digits_image_metrics_rank_real_images_above_noise():
+def test_digits_image_metrics_rank_real_images_above_noise(rng):
     digits = get_dataset("digits")
     real_like = digits.array[:1000]
-    noise = RNG.uniform(-1, 1, size=(1000, 8, 8, 1)).astype(np.float32)
+    noise = rng.uniform(-1, 1, size=(1000, 8, 8, 1)).astype(np.float32)
     good, bad = evaluate(digits, real_like, seed=0), evaluate(digits, noise, seed=0)
     assert good["classifier_accuracy"] >= 0.95
     assert good["classifier_frechet_distance"] < 0.2 * bad["classifier_frechet_distance"]

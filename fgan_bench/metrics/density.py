@@ -141,7 +141,7 @@ def select_bandwidth(
     The samples are split 80/20; candidates are h = s·10^k for k on an even grid in
     [−2.5, 0], s the samples' mean standard deviation per coordinate.
     """
-    from fgan_bench.metrics.parzen import parzen_log_likelihood
+    from fgan_bench.metrics.parzen import parzen_log_likelihoods
 
     samples = np.asarray(samples, np.float64).reshape(len(samples), -1)
     rng = np.random.default_rng(seed)
@@ -150,7 +150,7 @@ def select_bandwidth(
     held_out, fit = samples[order[:cut]][:max_held_out], samples[order[cut:]][:max_fit]
     scale = float(np.mean(samples.std(0))) or 1.0
     widths = scale * np.logspace(-2.5, 0.0, candidates)
-    scores = [float(np.mean(parzen_log_likelihood(fit, held_out, h))) for h in widths]
+    scores = parzen_log_likelihoods(fit, held_out, widths).mean(1)
     return float(widths[int(np.nanargmax(scores))])
 
 
