@@ -37,6 +37,7 @@ variable count changes (an optimizer built later).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -163,18 +164,21 @@ def _reader(variables: list) -> Callable[[], list[np.ndarray]]:
     ``convert_to_numpy``'s read, identity and copy take ~4.5 ms), else one by one (:func:`_each`);
     also :func:`_each` if those reads do not give exactly its arrays (dtype, shape, values;
     checked once, here) or cannot be made (a variable without a handle: autocast, a strategy's)."""
+    each = functools.partial(_each, variables)
     if keras.backend.backend() != "tensorflow" or not variables:
-        return lambda: _each(variables)
+        return each
     import tensorflow as tf
+
+    def read_handles() -> list[np.ndarray]:
+        return [tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype).numpy() for handle, dtype in handles]
 
     try:
         handles = [(v.value.handle, v.value.dtype) for v in variables]
-        fast = lambda: [tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype).numpy() for handle, dtype in handles]
         same = all(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-                   for a, b in zip(fast(), _each(variables), strict=True))
+                   for a, b in zip(read_handles(), each(), strict=True))
     except Exception:  # noqa: BLE001 - no handle, or a read TensorFlow refuses
         same = False
-    return fast if same else lambda: _each(variables)
+    return read_handles if same else each
 
 
 def _new_group(file: h5py.File, path: str, metadata: dict | None) -> h5py.Group:

@@ -101,6 +101,20 @@ def test_the_file_is_keras_own_and_loads_back_exactly(tmp_path, case):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(restored), original, strict=True)
 
 
+def test_a_mirrored_trainer_checkpoint_is_keras_own(tmp_path):
+    config = RunConfig(divergence="kl", dataset="ring8", steps=10, steps_per_execution=1, width=16,
+                       batch_size=32).resolved()
+    gan = build_trainer(config, make_strategy("mirrored"))  # two replicas: the CPU is split in conftest
+    _train(gan, config, 2)
+    weights_file = WeightsFile(gan)
+    assert weights_file.replays
+    for _ in range(2):
+        weights_file.write(tmp_path / "ours.weights.h5")
+        gan.save_weights(tmp_path / "keras.weights.h5")
+        _assert_same_file(tmp_path / "ours.weights.h5", tmp_path / "keras.weights.h5")
+        _train(gan, config, 1, seed=1)
+
+
 def test_the_comparison_sees_a_dropped_attr_a_dropped_dataset_and_a_changed_value(tmp_path):
     config, gan = _trainer("fgan_ring8_mlp")
     _train(gan, config, 1)
