@@ -118,7 +118,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves generator, critic and both optimizers at each epoch end, atomically.
 
     The file is ``model.save_weights``' own, written by a :class:`~fgan_bench.weights_file.WeightsFile`
-    (Keras' layout learnt at the first write, when the optimizers are built; ~5x faster).
+    (Keras' layout learnt at the first write, when the optimizers are built; ~4x faster).
     Written by :func:`fgan_bench.atomic_io.write_atomically`, so a kill at any moment leaves the
     previous checkpoint or the new one, never half of one. Non-finite weights are never saved.
     The room is checked first (:meth:`expected_size`): h5py crashes the process when the disk
