@@ -13,6 +13,7 @@ import numpy as np
 
 from fgan_bench import atomic_io
 from fgan_bench.trainer import steps_done
+from fgan_bench.weights_file import WeightsFile
 
 
 def _finite_logs(logs) -> bool:
@@ -116,6 +117,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves generator, critic and both optimizers at each epoch end, atomically.
 
+    The file is ``model.save_weights``' own, written by a :class:`~fgan_bench.weights_file.WeightsFile`
+    (Keras' layout learnt at the first write, when the optimizers are built; ~4x faster).
     Written by :func:`fgan_bench.atomic_io.write_atomically`, so a kill at any moment leaves the
     previous checkpoint or the new one, never half of one. Non-finite weights are never saved.
     The room is checked first (:meth:`expected_size`): h5py crashes the process when the disk
@@ -126,12 +129,15 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(path)
         self.guard = guard
+        self.weights_file: WeightsFile | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.diverged_at is not None:
             return
         atomic_io.ensure_room(self.path, self.expected_size())
-        atomic_io.write_atomically(self.path, self.model.save_weights)
+        if self.weights_file is None or self.weights_file.model is not self.model:
+            self.weights_file = WeightsFile(self.model)
+        atomic_io.write_atomically(self.path, self.weights_file.write)
 
     def expected_size(self) -> int:
         """Bytes the next checkpoint needs: the last one's size, else 3× the weights (Adam keeps two

@@ -524,19 +524,20 @@ def test_disk_full_while_checkpointing_is_one_line_and_keeps_the_last_checkpoint
     import errno
 
     from fgan_bench import cli, rundir
-    from fgan_bench.trainer import FGAN, steps_done
+    from fgan_bench.trainer import steps_done
+    from fgan_bench.weights_file import WeightsFile
 
-    real_save = FGAN.save_weights
+    real_write = WeightsFile.write
     calls = []
 
-    def save_then_fill_the_disk(self, path, *args, **kwargs):
+    def write_then_fill_the_disk(self, path):
         calls.append(path)
         if len(calls) == 1:
-            return real_save(self, path, *args, **kwargs)
+            return real_write(self, path)
         pathlib.Path(path).write_bytes(b"half a checkpoint")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(FGAN, "save_weights", save_then_fill_the_disk)
+    monkeypatch.setattr(WeightsFile, "write", write_then_fill_the_disk)
     status = cli.main(["run", "--divergence", "kl", *TINY_RUN, "--out", str(tmp_path)])
     line = _one_line_error(status, capsys.readouterr().err)
     (directory,) = (tmp_path / "runs").iterdir()
