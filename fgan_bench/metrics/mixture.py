@@ -1,7 +1,8 @@
 """A synthetic target read as a mixture of diagonal Gaussians, and its smoothed density in closed form.
 
-Every built-in synthetic target (``mixture1d``, ``ring8``, ``grid25``, ``spiral``, PacGAN's
-stacked rings) is a TFP ``MixtureSameFamily`` of ``Independent(Normal)`` components:
+Every built-in synthetic target (``mixture1d``, ``ring8``, ``grid25``, ``spiral``,
+``ring8_pacgan``, ``grid25_pacgan``) is a TFP ``MixtureSameFamily`` of ``Independent(Normal)``
+components:
 
     P = Σ_k w_k Π_i N(μ_ki, s_ki²).
 
