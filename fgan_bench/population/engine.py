@@ -114,15 +114,23 @@ class _Network:
             variable.assign(value)
         self.iterations.assign(iterations)
 
-    def write_member(self, k, model, optimizer):
-        """Member k's weights, statistics, slots and step count into its own Keras model and optimizer."""
-        for variable, stacked in zip(model.trainable_variables + model.non_trainable_variables,
-                                     self.weights + self.non_trainable, strict=True):
+    def read(self) -> tuple[list, list, object]:
+        """The stacked state as NumPy, read once for every member: (weights and statistics, slots, step counts)."""
+        return ([v.numpy() for v in self.weights + self.non_trainable], [s.numpy() for s in self.slots],
+                self.iterations.numpy())
+
+    @staticmethod
+    def write_member(state, k, model, optimizer):
+        """Member k's slice of :meth:`read`'s ``state`` — weights, statistics, slots and step count —
+        into its own Keras model and optimizer."""
+        variables, slots, iterations = state
+        for variable, stacked in zip(model.trainable_variables + model.non_trainable_variables, variables,
+                                     strict=True):
             variable.assign(stacked[k])
-        for variable, stacked in zip(_slots(optimizer, model), self.slots, strict=True):
+        for variable, stacked in zip(_slots(optimizer, model), slots, strict=True):
             if variable is not None:
                 variable.assign(stacked[k])
-        optimizer.iterations.assign(self.iterations[k])
+        optimizer.iterations.assign(iterations[k])
 
 
 class PopulationTrainer:
@@ -290,11 +298,16 @@ class PopulationTrainer:
         self.active.assign(tf.tensor_scatter_nd_update(self.active, [[k]], [False]))
 
     def write_members(self, members=None) -> None:
-        """Copies each member's state into its own trainer (``members``: indices, default all)."""
-        for k in range(self.size) if members is None else members:
+        """Copies each member's state into its own trainer (``members``: indices, default all); the
+        stacked variables are read once for all of them."""
+        members = list(range(self.size) if members is None else members)
+        if not members:
+            return
+        generator, critic = self.generator.read(), self.critic.read()
+        for k in members:
             gan = self.gans[k]
-            self.generator.write_member(k, gan.generator, gan.generator_optimizer)
-            self.critic.write_member(k, gan.critic, gan.critic_optimizer)
+            self.generator.write_member(generator, k, gan.generator, gan.generator_optimizer)
+            self.critic.write_member(critic, k, gan.critic, gan.critic_optimizer)
 
 
 def population_batches(member_datasets, real_slots: int, noise_slots: int):
