@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from fgan_bench.metrics.samples import squared_distances
+
 #: Goodfellow et al.'s bandwidth grid.
 BANDWIDTHS = tuple(np.logspace(-1, 0, 10))
 
@@ -36,11 +38,9 @@ def parzen_log_likelihoods(samples: np.ndarray, points: np.ndarray, bandwidths, 
     widths = np.asarray(bandwidths, np.float64)
     d = samples.shape[1]
     norms = -math.log(len(samples)) - 0.5 * d * np.log(2.0 * math.pi * widths**2)
-    sample_sq = (samples**2).sum(1)
     values = np.empty((len(widths), len(points)))
     for start in range(0, len(points), chunk):
-        block = points[start : start + chunk]
-        squared = np.maximum((block**2).sum(1)[:, None] + sample_sq[None, :] - 2.0 * block @ samples.T, 0.0)
+        squared = squared_distances(points[start : start + chunk], samples)
         nearest = squared.min(1)
         excess = squared - nearest[:, None]
         for row, width in enumerate(widths):
